@@ -1,0 +1,235 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloGateway } from '@apollo/gateway';
+import type { CryptoKey, JWK } from 'jose';
+import { GraphQLError } from 'graphql';
+import { runInRequestScope, currentRequestScope, type TenantContext } from '../../tenancy/context';
+import { createContextSigner } from '../../tenancy/context-token';
+import type { Database } from '../../tenancy/db';
+import { ErrorCode, ensureGraphQLError, maskFormattedError } from '../../tenancy/errors';
+import { BodyError, headerMapOf, parseBody, readBody, sendBodyError, sendGraphQLError, sendJson, writeApolloResponse } from '../../tenancy/http';
+import type { Logger } from '../../tenancy/logger';
+import { createMetrics, type MetricsOptions } from '../../tenancy/metrics';
+import { schemaPath } from '../../tenancy/schema-files';
+import { SUPERGRAPH_FILE } from '../../tenancy/compose';
+import type { KeyValueStore } from '../../tenancy/store';
+import { listen } from '../../tenancy/subgraph-server';
+import type { UsageEvent } from '../../subgraphs/usage/repository';
+import { createAuthenticator } from './auth';
+import { estimateCost } from './cost';
+import { createGatewayContext, TenantContextDataSource, type GatewayContext } from './subgraph-fetch';
+import { createTenantResolver, subdomainOf } from './tenant-resolution';
+
+export interface GatewayOptions {
+  db: Database;
+  store: KeyValueStore;
+  logger: Logger;
+  /** Routing URL of each subgraph's /graphql. */
+  subgraphUrls: Record<string, string>;
+  contextPrivateKey: CryptoKey;
+  contextKid?: string;
+  /** @default 60 seconds */
+  contextTokenTtlSeconds?: number;
+  auth: {
+    issuer: string;
+    audience: string;
+    jwksUrl?: string;
+    devPublicJwk?: JWK;
+    algorithms: string[];
+    clockSkewSeconds: number;
+  };
+  /** Host names `{slug}.<baseDomain>` select a tenant. @default 'localhost' */
+  baseDomain?: string;
+  tenantCache?: { l1TtlMs?: number; l2TtlSeconds?: number };
+  metricsOptions?: MetricsOptions;
+  /** Where each finished operation's usage goes (the usage subgraph's recorder). */
+  recordUsage?: (event: UsageEvent) => void;
+  /** Serve introspection. @default true */
+  introspection?: boolean;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,100}$/;
+const TENANT_PATH = /^\/t\/([^/]+)\/graphql$/;
+
+export async function createGateway(options: GatewayOptions) {
+  process.env.APOLLO_TELEMETRY_DISABLED ??= '1';
+  const { db, store, logger: rootLogger, subgraphUrls, baseDomain = 'localhost', recordUsage } = options;
+  const logger = rootLogger.child({ service: 'gateway' });
+  const metrics = createMetrics('gateway', options.metricsOptions);
+  const authenticator = createAuthenticator(options.auth);
+  const sign = createContextSigner({
+    privateKey: options.contextPrivateKey,
+    kid: options.contextKid,
+    ttlSeconds: options.contextTokenTtlSeconds,
+  });
+
+  const tenants = createTenantResolver({
+    store,
+    logger,
+    ...options.tenantCache,
+    registry: async (slug) => {
+      const { rows } = await db.transaction({}, (q) => q.query<TenantContext & Record<string, string>>('SELECT * FROM registry_tenant_by_slug($1)', [slug]));
+      const row = rows[0];
+      return row ? { id: row.id, slug: row.slug, name: row.name, plan: row.plan, status: row.status, isolation: row.isolation } as never : null;
+    },
+    onPlatformAdminSelect(claims, tenant) {
+      const requestId = currentRequestScope()?.requestId ?? null;
+      logger.info({ audit: 'platform_admin_selected_tenant', subject: claims.subject, from: claims.tenantSlug, to: tenant.slug }, 'platform-admin acting on another tenant');
+      db.transaction({ tenantId: tenant.id }, (q) =>
+        q.query(
+          `INSERT INTO audit_log (tenant_id, actor, action, resource, resource_id, request_id, detail)
+           VALUES (current_tenant_id(), $1, 'platform_admin_selected_tenant', 'Tenant', $2, $3, $4)`,
+          [claims.subject, tenant.id, requestId, JSON.stringify({ tokenTenant: claims.tenantSlug })],
+        ),
+      ).catch((error) => logger.error({ err: error }, 'audit write failed'));
+    },
+  });
+  await tenants.start();
+
+  const supergraphSdl = readFileSync(schemaPath(SUPERGRAPH_FILE), 'utf8');
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ name, url }) => new TenantContextDataSource(name, subgraphUrls[name] ?? url!),
+  });
+
+  const observe: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response, errors, operationName, request, document, schema }) {
+          const tenant = contextValue.tenant;
+          const latencyMs = performance.now() - contextValue.startedAt;
+          const single = response.body.kind === 'single' ? response.body.singleResult : undefined;
+          const firstCode = errors?.[0]?.extensions?.code ?? single?.errors?.[0]?.extensions?.code;
+          const outcome = firstCode ? String(firstCode) : 'ok';
+          const name = operationName ?? request.operationName ?? null;
+          metrics.observe(name, outcome, tenant.tenantSlug, latencyMs / 1000);
+          if (recordUsage && document) {
+            const cost = estimateCost(schema, document, name, request.variables ?? {});
+            recordUsage({ tenantId: tenant.tenantId, operationName: name, requestedCost: cost, actualCost: cost, latencyMs, outcome });
+          }
+        },
+      };
+    },
+  };
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: options.introspection ?? true,
+    includeStacktraceInErrorResponses: false,
+    plugins: [ApolloServerPluginLandingPageDisabled(), observe],
+    formatError(formatted, error) {
+      const { error: shown, masked } = maskFormattedError(formatted);
+      if (masked) logger.error({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, path: formatted.path, code: formatted.extensions?.code }, 'unexpected error masked');
+      return shown;
+    },
+  });
+  await apollo.start();
+
+  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, pathSlug: string | undefined) {
+    const started = performance.now();
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    let tenant: TenantContext;
+    try {
+      const claims = await authenticator.authenticate(req.headers.authorization);
+      const header = req.headers['x-tenant-id'];
+      const record = await tenants.resolve(claims, {
+        header: typeof header === 'string' ? header.trim().toLowerCase() || undefined : undefined,
+        subdomain: subdomainOf(req.headers.host, baseDomain),
+        path: pathSlug,
+      });
+      tenant = {
+        tenantId: record.id,
+        tenantSlug: record.slug,
+        subject: claims.subject,
+        roles: claims.roles,
+        plan: record.plan,
+        isolation: record.isolation,
+        requestId,
+      };
+    } catch (thrown) {
+      const error = ensureGraphQLError(thrown);
+      const code = String(error.extensions.code);
+      if (code === ErrorCode.INTERNAL_SERVER_ERROR) logger.error({ err: thrown, requestId }, 'authentication failed unexpectedly');
+      metrics.observe(null, code, undefined, (performance.now() - started) / 1000);
+      const shown = code === ErrorCode.INTERNAL_SERVER_ERROR ? ensureGraphQLError(new Error('masked')) : error;
+      return sendGraphQLError(res, shown, code === ErrorCode.UNAUTHENTICATED ? { 'www-authenticate': 'Bearer' } : {});
+    }
+
+    await runInRequestScope({ requestId, service: 'gateway', tenant: tenant.tenantSlug }, async () => {
+      let body: unknown;
+      try {
+        body = req.method === 'POST' ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
+      } catch (error) {
+        if (error instanceof BodyError) return sendBodyError(res, error);
+        throw error;
+      }
+      const response = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method ?? 'GET', headers: headerMapOf(req), search: url.search, body },
+        context: async () => createGatewayContext(tenant, sign),
+      });
+      await writeApolloResponse(res, response);
+    });
+  }
+
+  async function readiness() {
+    const checks: Record<string, boolean> = {};
+    await Promise.all([
+      ...Object.entries(subgraphUrls).map(async ([name, url]) => {
+        try {
+          const response = await fetch(url.replace(/\/graphql$/, '/healthz'), { signal: AbortSignal.timeout(2_000) });
+          checks[name] = response.ok;
+        } catch {
+          checks[name] = false;
+        }
+      }),
+      db.ping().then((ok) => (checks.database = ok)),
+      store.ping().then((ok) => (checks.store = ok)),
+    ]);
+    return { ready: Object.values(checks).every(Boolean), checks };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const tenantPath = TENANT_PATH.exec(url.pathname);
+    if (url.pathname === '/graphql' || tenantPath) return handleGraphQL(req, res, url, tenantPath ? decodeURIComponent(tenantPath[1]!).toLowerCase() : undefined);
+    if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', service: 'gateway' });
+    if (url.pathname === '/readyz') {
+      const { ready, checks } = await readiness();
+      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+    }
+    if (url.pathname === '/metrics') {
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      return res.end(await metrics.registry.metrics());
+    }
+    if (url.pathname === '/.well-known/jwks.json' && options.auth.devPublicJwk) {
+      return sendJson(res, 200, { keys: [options.auth.devPublicJwk] });
+    }
+    return sendJson(res, 404, { errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error) => {
+      logger.error({ err: error }, 'unhandled request error');
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
+      else res.end();
+    });
+  });
+
+  return {
+    server,
+    metrics,
+    tenants,
+    readiness,
+    listen: (port: number, host: string) => listen(server, port, host),
+    async stop() {
+      await apollo.stop();
+      await tenants.stop();
+    },
+  };
+}
+export type Gateway = Awaited<ReturnType<typeof createGateway>>;

@@ -1,0 +1,156 @@
+// The composition root: builds and starts the services this process runs, from a validated Config.
+// `npm start` and the test helpers both use it, so tests run exactly what users run.
+import { PGlite } from '@electric-sql/pglite';
+import type { JWK } from 'jose';
+import type { Config } from '../tenancy/config';
+import {
+  createPgliteDatabase,
+  createPostgresDatabase,
+  openPostgresAdmin,
+  pgliteAdmin,
+  type AdminConnection,
+  type Database,
+} from '../tenancy/db';
+import { keyPairFromPrivateJwk, loadOrCreateDevKeys, type KeyPair } from '../tenancy/keys';
+import { createLogger, type Logger } from '../tenancy/logger';
+import { migrate } from '../tenancy/migrate';
+import { seed } from '../tenancy/seed';
+import { createMemoryStore, createRedisStore, type KeyValueStore } from '../tenancy/store';
+import { announceTenantChanged } from '../tenancy/tenant-cache';
+import type { RunningServer } from '../tenancy/subgraph-server';
+import { createGateway, type Gateway } from '../gateway/src/server';
+import { createPetsSubgraph } from '../subgraphs/pets/server';
+import { createTenantsSubgraph } from '../subgraphs/tenants/server';
+import { createUsageSubgraph } from '../subgraphs/usage/server';
+import { createUsageRecorder, type UsageRecorder } from '../subgraphs/usage/recorder';
+
+export interface Stack {
+  urls: Partial<Record<'gateway' | 'pets' | 'tenants' | 'usage', string>>;
+  db: Database;
+  store: KeyValueStore;
+  keys: { context: KeyPair; issuer?: KeyPair };
+  gateway?: Gateway;
+  recorder?: UsageRecorder;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** A PGlite instance to reuse (tests share one per file); otherwise one is made when DATABASE_URL is unset. */
+  pglite?: PGlite;
+  /** Prefix for Redis keys and channels, so parallel test files sharing a Redis stay apart. */
+  storePrefix?: string;
+  logger?: Logger;
+}
+
+async function openDatabase(config: Config, options: StackOptions, logger: Logger): Promise<{ db: Database; closeAdmin: () => Promise<void> }> {
+  let admin: AdminConnection;
+  let db: Database;
+  if (config.DATABASE_URL) {
+    admin = await openPostgresAdmin(config.DATABASE_URL);
+    db = createPostgresDatabase({ connectionString: config.APP_DATABASE_URL ?? config.DATABASE_URL, max: config.DB_POOL_MAX });
+  } else {
+    const pglite = options.pglite ?? new PGlite(config.PGLITE_DATA_DIR);
+    await pglite.waitReady;
+    admin = pgliteAdmin(pglite);
+    db = createPgliteDatabase(pglite);
+  }
+  await migrate(admin, logger);
+  if (config.SEED) await seed(admin);
+  return { db, closeAdmin: () => admin.close() };
+}
+
+export async function startStack(config: Config, options: StackOptions = {}): Promise<Stack> {
+  process.env.APOLLO_TELEMETRY_DISABLED ??= '1';
+  const logger = options.logger ?? createLogger('stack', config.LOG_LEVEL);
+  const devKeys = config.devIssuer || !config.CONTEXT_PRIVATE_JWK ? await loadOrCreateDevKeys(config.devKeysFile) : undefined;
+  const context = config.CONTEXT_PRIVATE_JWK
+    ? await keyPairFromPrivateJwk(JSON.parse(config.CONTEXT_PRIVATE_JWK) as JWK)
+    : devKeys!.context;
+  const contextPublicKey = config.CONTEXT_PUBLIC_JWK
+    ? (await keyPairFromPrivateJwk(JSON.parse(config.CONTEXT_PUBLIC_JWK) as JWK)).publicKey
+    : context.publicKey;
+
+  const { db, closeAdmin } = await openDatabase(config, options, logger);
+  const store = config.REDIS_URL ? await createRedisStore({ url: config.REDIS_URL, prefix: options.storePrefix }) : createMemoryStore();
+  const closers: Array<() => Promise<void>> = [];
+  const urls: Stack['urls'] = {};
+  const deps = { db, contextPublicKey, logger, metricsOptions: { maxTenantLabels: config.METRICS_MAX_TENANT_LABELS } };
+
+  const services = new Set(config.SERVICES);
+  const started: Array<{ name: 'pets' | 'tenants' | 'usage'; running: RunningServer; stop: () => Promise<void> }> = [];
+  const subgraphFactories = {
+    pets: () => createPetsSubgraph(deps),
+    tenants: () => createTenantsSubgraph({ ...deps, tenantChanged: (slug) => announceTenantChanged(store, slug) }),
+    usage: () => createUsageSubgraph(deps),
+  };
+  const ports = { pets: config.PETS_PORT, tenants: config.TENANTS_PORT, usage: config.USAGE_PORT };
+  for (const name of ['pets', 'tenants', 'usage'] as const) {
+    if (!services.has(name)) continue;
+    const subgraph = await subgraphFactories[name]();
+    const running = await subgraph.listen(ports[name], config.HOST);
+    started.push({ name, running, stop: subgraph.stop });
+    urls[name] = running.url;
+  }
+
+  let gateway: Gateway | undefined;
+  let recorder: UsageRecorder | undefined;
+  if (services.has('gateway')) {
+    recorder = createUsageRecorder({ db, logger });
+    gateway = await createGateway({
+      db,
+      store,
+      logger,
+      subgraphUrls: {
+        pets: urls.pets ?? config.subgraphUrls.pets,
+        tenants: urls.tenants ?? config.subgraphUrls.tenants,
+        usage: urls.usage ?? config.subgraphUrls.usage,
+      },
+      contextPrivateKey: context.privateKey,
+      contextKid: context.kid,
+      contextTokenTtlSeconds: config.CONTEXT_TOKEN_TTL_SECONDS,
+      auth: {
+        issuer: config.AUTH_ISSUER,
+        audience: config.AUTH_AUDIENCE,
+        jwksUrl: config.AUTH_JWKS_URL,
+        devPublicJwk: config.devIssuer ? devKeys?.issuer.publicJwk : undefined,
+        algorithms: config.AUTH_ALGORITHMS,
+        clockSkewSeconds: config.AUTH_CLOCK_SKEW_SECONDS,
+      },
+      baseDomain: config.BASE_DOMAIN,
+      tenantCache: { l1TtlMs: config.TENANT_CACHE_L1_TTL_MS, l2TtlSeconds: config.TENANT_CACHE_L2_TTL_SECONDS },
+      metricsOptions: { maxTenantLabels: config.METRICS_MAX_TENANT_LABELS },
+      recordUsage: recorder.record,
+      introspection: config.NODE_ENV !== 'production',
+    });
+    const running = await gateway.listen(config.GATEWAY_PORT, config.HOST);
+    urls.gateway = running.url;
+    closers.push(async () => {
+      await running.close();
+      await gateway!.stop();
+      await recorder!.close();
+    });
+  }
+  for (const { running, stop } of started) {
+    closers.push(async () => {
+      await running.close();
+      await stop();
+    });
+  }
+
+  return {
+    urls,
+    db,
+    store,
+    keys: { context, issuer: devKeys?.issuer },
+    gateway,
+    recorder,
+    logger,
+    async close() {
+      for (const close of closers) await close().catch((error) => logger.error({ err: error }, 'close failed'));
+      await store.close();
+      await closeAdmin();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+import type { SubgraphContext } from '../../tenancy/subgraph-server';
+import type { UsageLoaders } from './loaders';
+export type UsageContext = SubgraphContext<UsageLoaders>;

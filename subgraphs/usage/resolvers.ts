@@ -1,0 +1,38 @@
+import { notFound } from '../../tenancy/errors';
+import { pageSize } from '../../tenancy/validation';
+import type { Resolvers } from './generated/resolvers-types';
+import * as repo from './repository';
+import type { UsageContext } from './context';
+
+async function quotaOf(ctx: UsageContext, tenantId: string): Promise<repo.QuotaRow> {
+  const quota = await ctx.loaders.quotaByTenant.load(tenantId);
+  if (!quota) throw notFound('Tenant');
+  return quota;
+}
+
+export const resolvers: Resolvers = {
+  Query: {
+    quotaStatus: (_root, _args, ctx) => quotaOf(ctx, ctx.tenant.tenantId),
+    recentOperations: (_root, { first }, ctx) => ctx.withTenant((q) => repo.recentOperations(q, pageSize(first))),
+  },
+  Tenant: {
+    async __resolveReference(ref, ctx) {
+      // Another tenant's id resolves to nothing, exactly like an id that does not exist.
+      const quota = await ctx.loaders.quotaByTenant.load(ref.id);
+      if (!quota) {
+        ctx.auditNotFound('Tenant', [ref.id]);
+        return null;
+      }
+      return { id: ref.id };
+    },
+    usage: (tenant, _args, ctx) => quotaOf(ctx, tenant.id),
+  },
+  QuotaStatus: {
+    remaining: (quota) => Math.max(0, quota.limit - quota.used),
+    burnRatePerMinute: (quota) => Math.round(quota.burnRatePerMinute * 100) / 100,
+    resetsAt: (quota) => quota.resetsAt.toISOString(),
+  },
+  OperationUsage: {
+    at: (op) => op.at.toISOString(),
+  },
+};

@@ -1,0 +1,86 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every environment variable the stack reads, parsed once at start-up. A bad value stops the process
+ * with the variable's name and the value received (STYLE.md, "Configuration fails fast").
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(0).max(65_535);
+const url = z.string().url();
+const csv = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  GATEWAY_PORT: port.default(4000),
+  PETS_PORT: port.default(4001),
+  TENANTS_PORT: port.default(4002),
+  USAGE_PORT: port.default(4003),
+  /** Which services this process runs. */
+  SERVICES: csv.pipe(z.array(z.enum(['gateway', 'pets', 'tenants', 'usage']))).default(['gateway', 'pets', 'tenants', 'usage']),
+  PETS_URL: url.optional(),
+  TENANTS_URL: url.optional(),
+  USAGE_URL: url.optional(),
+  DATABASE_URL: url.optional(),
+  APP_DATABASE_URL: url.optional(),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
+  PGLITE_DATA_DIR: z.string().optional(),
+  REDIS_URL: url.optional(),
+  AUTH_ISSUER: z.string().min(1).default('urn:tenancy:dev-issuer'),
+  AUTH_AUDIENCE: z.string().min(1).default('urn:tenancy:api'),
+  AUTH_JWKS_URL: url.optional(),
+  AUTH_DEV_ISSUER: bool.optional(),
+  AUTH_ALGORITHMS: csv.pipe(z.array(z.enum(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA']))).default(['ES256', 'RS256', 'EdDSA', 'PS256']),
+  AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  CONTEXT_PRIVATE_JWK: z.string().optional(),
+  CONTEXT_PUBLIC_JWK: z.string().optional(),
+  CONTEXT_TOKEN_TTL_SECONDS: z.coerce.number().int().min(5).max(600).default(60),
+  DEV_KEYS_FILE: z.string().default('.data/dev-keys.json'),
+  BASE_DOMAIN: z.string().default('localhost'),
+  TENANT_CACHE_L1_TTL_MS: z.coerce.number().int().min(0).default(5_000),
+  TENANT_CACHE_L2_TTL_SECONDS: z.coerce.number().int().min(1).default(30),
+  METRICS_MAX_TENANT_LABELS: z.coerce.number().int().min(0).max(10_000).default(50),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SEED: bool.default(true),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config extends Env {
+  devIssuer: boolean;
+  devKeysFile: string;
+  subgraphUrls: { pets: string; tenants: string; usage: string };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      return `  ${name}=${JSON.stringify(env[name])}: ${issue.message}`;
+    });
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const devIssuer = e.AUTH_DEV_ISSUER ?? e.NODE_ENV !== 'production';
+  if (e.NODE_ENV === 'production' && !e.AUTH_JWKS_URL) {
+    throw new Error('Invalid configuration:\n  AUTH_JWKS_URL=undefined: required when NODE_ENV=production');
+  }
+  if (e.NODE_ENV === 'production' && !e.CONTEXT_PRIVATE_JWK && e.SERVICES.includes('gateway')) {
+    throw new Error('Invalid configuration:\n  CONTEXT_PRIVATE_JWK=undefined: required when NODE_ENV=production');
+  }
+  const local = (p: number) => `http://127.0.0.1:${p}/graphql`;
+  return {
+    ...e,
+    devIssuer,
+    devKeysFile: resolve(e.DEV_KEYS_FILE),
+    subgraphUrls: {
+      pets: e.PETS_URL ?? local(e.PETS_PORT),
+      tenants: e.TENANTS_URL ?? local(e.TENANTS_PORT),
+      usage: e.USAGE_URL ?? local(e.USAGE_PORT),
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
+import { ErrorCode, errorBody, requestError } from './errors';
+
+/** Largest request body accepted. @default 1 MiB: far above any real operation, small enough to shed abuse. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyError(413, `Request body is larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function headerMapOf(req: IncomingMessage): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+/** Parses a JSON body when the content type says JSON; Apollo Server answers other content types itself. */
+export function parseBody(raw: string, contentType: string | undefined): unknown {
+  if (!raw) return undefined;
+  if (contentType && /json/i.test(contentType)) {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      throw new BodyError(400, 'Request body is not valid JSON');
+    }
+  }
+  return raw;
+}
+
+export async function writeApolloResponse(res: ServerResponse, response: HTTPGraphQLResponse, extraHeaders?: Record<string, string>) {
+  res.statusCode = response.status ?? 200;
+  for (const [key, value] of response.headers) res.setHeader(key, value);
+  for (const [key, value] of Object.entries(extraHeaders ?? {})) res.setHeader(key, value);
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+/** A request-level GraphQL error response (GraphQL over HTTP shape, status from the code). */
+export function sendGraphQLError(res: ServerResponse, error: ReturnType<typeof requestError>, headers: Record<string, string> = {}) {
+  sendJson(res, error.extensions.http?.status ?? 500, errorBody(error), headers);
+}
+
+/** The error response for a body that could not be read (too large, not JSON). */
+export function sendBodyError(res: ServerResponse, error: BodyError) {
+  const graphQLError = requestError(ErrorCode.BAD_USER_INPUT, error.message);
+  sendJson(res, error.status, errorBody(graphQLError));
+}
