@@ -25,6 +25,8 @@ export function optionalText(field: string, value: string | null | undefined, ma
   return value === null || value === undefined ? undefined : text(field, value, max);
 }
 
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
+
 /** An opaque keyset cursor: position (created_at as PostgreSQL prints it) and id. */
 export function encodeCursor(createdAtKey: string, id: string): string {
   return Buffer.from(JSON.stringify([createdAtKey, id])).toString('base64url');
@@ -38,7 +40,7 @@ export function decodeCursor(cursor: string | null | undefined): { createdAtKey:
       Array.isArray(parsed) &&
       parsed.length === 2 &&
       typeof parsed[0] === 'string' &&
-      !Number.isNaN(Date.parse(parsed[0].replace(' ', 'T'))) &&
+      TIMESTAMP.test(parsed[0]) &&
       isUuid(parsed[1])
     ) {
       return { createdAtKey: parsed[0], id: parsed[1] };
