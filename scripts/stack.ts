@@ -96,7 +96,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
   let gateway: Gateway | undefined;
   let recorder: UsageRecorder | undefined;
   if (services.has('gateway')) {
-    recorder = createUsageRecorder({ db, logger });
+    recorder = createUsageRecorder({ db, logger, flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS });
     gateway = await createGateway({
       db,
       store,

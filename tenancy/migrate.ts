@@ -22,8 +22,24 @@ class TableStorage implements UmzugStorage {
   }
 }
 
-/** Applies db/migrations/*.sql in order, each once, serialised across processes by an advisory lock. */
+/**
+ * Applies db/migrations/*.sql in order, each once, serialised across processes by an advisory lock.
+ * Roles are cluster-wide while the lock is per database: two databases of one cluster migrating at
+ * once can collide on the role catalog ("tuple concurrently updated"), so that error is retried.
+ */
 export async function migrate(admin: AdminConnection, logger?: Logger): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateOnce(admin, logger);
+    } catch (error) {
+      const text = String((error as { cause?: unknown }).cause ?? error) + String(error);
+      if (attempt >= 5 || !/tuple concurrently updated|duplicate key value violates unique constraint "pg_authid/.test(text)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
+    }
+  }
+}
+
+async function migrateOnce(admin: AdminConnection, logger?: Logger): Promise<string[]> {
   await admin.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
   await admin.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
   try {

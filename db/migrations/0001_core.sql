@@ -2,24 +2,30 @@
 -- Keys lead with tenant_id so the schema distributes by tenant on Citus without a rewrite.
 
 -- tenancy_app: the role every application transaction runs as. Neither superuser, nor BYPASSRLS, nor owner.
+-- It may log in (production gives it a password, or grants it to the login role of APP_DATABASE_URL):
+-- PostgreSQL checks SET ROLE against the session user, so only a pool that logs in as the app role
+-- cannot be talked out of it.
 -- tenancy_registry: owns the few SECURITY DEFINER functions that must look across tenants
 -- (tenant lookup by slug, the cross-tenant probe audit); the app role cannot become it.
+-- Roles are cluster-wide: each step only writes when something is missing, so migrating several
+-- databases of one cluster at once does not race on the role catalog in the steady state.
 DO $$
 BEGIN
-  CREATE ROLE tenancy_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-END $$;
-DO $$
-BEGIN
-  CREATE ROLE tenancy_registry NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-END $$;
-DO $$
-BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tenancy_app') THEN
+    CREATE ROLE tenancy_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+  ELSIF EXISTS (SELECT FROM pg_roles WHERE rolname = 'tenancy_app' AND (rolsuper OR rolbypassrls OR NOT rolcanlogin)) THEN
+    ALTER ROLE tenancy_app LOGIN NOSUPERUSER NOBYPASSRLS;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tenancy_registry') THEN
+    CREATE ROLE tenancy_registry NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
   -- The migrating user must be able to SET ROLE tenancy_app and hand functions to tenancy_registry.
-  EXECUTE format('GRANT tenancy_app TO %I', current_user);
-  EXECUTE format('GRANT tenancy_registry TO %I', current_user);
-EXCEPTION WHEN others THEN NULL; -- already a member, or a superuser
+  IF NOT pg_has_role(current_user, 'tenancy_app', 'MEMBER') THEN
+    EXECUTE format('GRANT tenancy_app TO %I', current_user);
+  END IF;
+  IF NOT pg_has_role(current_user, 'tenancy_registry', 'MEMBER') THEN
+    EXECUTE format('GRANT tenancy_registry TO %I', current_user);
+  END IF;
 END $$;
 
 GRANT USAGE ON SCHEMA public TO tenancy_app, tenancy_registry;

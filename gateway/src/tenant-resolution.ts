@@ -94,7 +94,8 @@ export function createTenantResolver(options: TenantResolverOptions) {
       const slug = selected ?? claims.tenantSlug;
       const tenant = await lookup(slug);
       if (!tenant) throw forbidden('Unknown tenant');
-      if (tenant.status !== 'active') throw forbidden('Tenant is suspended');
+      // A platform-admin may still act on a suspended tenant: that is how it gets reactivated.
+      if (tenant.status !== 'active' && !admin) throw forbidden('Tenant is suspended');
       if (admin && slug !== claims.tenantSlug) onPlatformAdminSelect?.(claims, tenant);
       return tenant;
     },

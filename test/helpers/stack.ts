@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { loadConfig, type Config } from '../../tenancy/config';
 import { issueDevToken } from '../../tenancy/dev-issuer';
 import { startStack, type Stack } from '../../scripts/stack';
@@ -38,7 +39,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     USAGE_PORT: '0',
     DEV_KEYS_FILE: join(keysDir, 'dev-keys.json'),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-    ...(scratch ? { DATABASE_URL: scratch.url } : {}),
+    ...(scratch ? { DATABASE_URL: scratch.url, APP_DATABASE_URL: scratch.appUrl } : {}),
     ...env,
   });
   const stack = await startStack(config, { storePrefix: `test:${randomBytes(4).toString('hex')}:` });
@@ -59,23 +60,19 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
         audience: config.AUTH_AUDIENCE,
       }),
     async gql(query, options = {}) {
-      const response = await fetch(options.url ?? stack.urls.gateway!, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-          ...options.headers,
-        },
-        body: JSON.stringify({ query, variables: options.variables }),
+      // node:http rather than fetch: fetch drops a Host header, and tests select tenants by Host.
+      const { status, headers, text } = await httpPost(options.url ?? stack.urls.gateway!, JSON.stringify({ query, variables: options.variables }), {
+        'content-type': 'application/json',
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...options.headers,
       });
-      const text = await response.text();
       let body;
       try {
         body = JSON.parse(text);
       } catch {
-        throw new Error(`non-JSON response ${response.status}: ${text.slice(0, 200)}`);
+        throw new Error(`non-JSON response ${status}: ${text.slice(0, 200)}`);
       }
-      return { status: response.status, headers: response.headers, body };
+      return { status, headers, body };
     },
     async tenantId(slug) {
       let id = tenantIds.get(slug);
@@ -87,4 +84,22 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
       return id;
     },
   };
+}
+
+/** A POST with exactly the headers given (Host included). */
+export function httpPost(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; headers: Headers; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const out = new Headers();
+        for (const [key, value] of Object.entries(res.headers)) if (typeof value === 'string') out.set(key, value);
+        resolve({ status: res.statusCode ?? 0, headers: out, text: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
