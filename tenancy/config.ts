@@ -73,6 +73,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.CONTEXT_PRIVATE_JWK && e.SERVICES.includes('gateway')) {
     throw new Error('Invalid configuration:\n  CONTEXT_PRIVATE_JWK=undefined: required when NODE_ENV=production');
   }
+  if (e.NODE_ENV === 'production' && e.DATABASE_URL && !e.APP_DATABASE_URL) {
+    throw new Error('Invalid configuration:\n  APP_DATABASE_URL=undefined: required when NODE_ENV=production (a login role that is a member of tenancy_app)');
+  }
   const local = (p: number) => `http://127.0.0.1:${p}/graphql`;
   return {
     ...e,

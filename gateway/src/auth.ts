@@ -8,6 +8,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { LRUCache } from 'lru-cache';
+import { GraphQLError } from 'graphql';
 import { ROLES, type Role } from '../../tenancy/context';
 import { ErrorCode, requestError } from '../../tenancy/errors';
 
@@ -36,7 +37,9 @@ export interface AuthOptions {
   algorithms: string[];
   /** @default 30 seconds of tolerated clock difference on exp / nbf / iat */
   clockSkewSeconds?: number;
-  /** Verified tokens remembered until they expire: verifying costs ~90 µs, a lookup ~1 µs. @default 10_000 */
+  /** Least time between two JWKS refetches caused by unknown key ids. @default 30_000 ms */
+  jwksCooldownMs?: number;
+  /** Verified tokens remembered until they expire: verifying costs ~90 µs, a lookup ~1 µs. 0 turns it off. @default 10_000 */
   cacheSize?: number;
 }
 
@@ -44,10 +47,10 @@ const unauthenticated = (message: string) => requestError(ErrorCode.UNAUTHENTICA
 const SYMMETRIC = /^HS/;
 
 export function createAuthenticator(options: AuthOptions) {
-  const { issuer, audience, jwksUrl, devPublicJwk, clockSkewSeconds = 30, cacheSize = 10_000 } = options;
+  const { issuer, audience, jwksUrl, devPublicJwk, clockSkewSeconds = 30, cacheSize = 10_000, jwksCooldownMs = 30_000 } = options;
   const algorithms = options.algorithms.filter((alg) => !SYMMETRIC.test(alg) && alg !== 'none');
   const remote = jwksUrl
-    ? createRemoteJWKSet(new URL(jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5_000 })
+    ? createRemoteJWKSet(new URL(jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: jwksCooldownMs, timeoutDuration: 5_000 })
     : undefined;
   const dev = devPublicJwk ? createLocalJWKSet({ keys: [devPublicJwk] }) : undefined;
   const keySets = new Map<string, JWTVerifyGetKey>();
@@ -55,7 +58,7 @@ export function createAuthenticator(options: AuthOptions) {
   if (dev) keySets.set(DEV_ISSUER, dev);
   if (!remote && !dev) throw new Error('authentication needs AUTH_JWKS_URL or the dev issuer');
 
-  const verified = new LRUCache<string, UserClaims>({ max: cacheSize });
+  const verified = cacheSize > 0 ? new LRUCache<string, UserClaims>({ max: cacheSize }) : undefined;
 
   async function verify(token: string): Promise<UserClaims> {
     let unverifiedIssuer: string | undefined;
@@ -85,7 +88,9 @@ export function createAuthenticator(options: AuthOptions) {
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw unauthenticated('Token has expired');
       if (error instanceof joseErrors.JOSEError) throw unauthenticated(`Token is not valid (${error.code})`);
-      throw error;
+      if (error instanceof GraphQLError) throw error;
+      // The issuer's JWKS could not be fetched: the caller may retry, the token may be fine.
+      throw requestError(ErrorCode.SERVICE_UNAVAILABLE, 'Token keys are unavailable, try again');
     }
   }
 
@@ -96,15 +101,15 @@ export function createAuthenticator(options: AuthOptions) {
       const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
       const token = match ? match[1]! : authorization.trim();
       if (token.length > 8192 || !/^[\w-]+\.[\w-]+\.[\w-]*$/.test(token)) throw unauthenticated('Token is malformed');
-      const cached = verified.get(token);
+      const cached = verified?.get(token);
       const now = Date.now() / 1000;
       if (cached) {
         if (cached.expiresAt + clockSkewSeconds > now) return cached;
-        verified.delete(token);
+        verified?.delete(token);
         throw unauthenticated('Token has expired');
       }
       const claims = await verify(token);
-      verified.set(token, claims, { ttl: Math.max(1, (claims.expiresAt + clockSkewSeconds - now) * 1000) });
+      verified?.set(token, claims, { ttl: Math.max(1, (claims.expiresAt + clockSkewSeconds - now) * 1000) });
       return claims;
     },
   };

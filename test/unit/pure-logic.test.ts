@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { buildSchema, parse, GraphQLError } from 'graphql';
+import { estimateCost } from '../../gateway/src/cost';
+import { ErrorCode, maskFormattedError, ensureGraphQLError, graphQLError, requestError } from '../../tenancy/errors';
+import { BoundedLabel, createMetrics } from '../../tenancy/metrics';
+import { decodeCursor, encodeCursor, pageSize, text } from '../../tenancy/validation';
+import { validateSlug } from '../../subgraphs/tenants/resolvers';
+import { hasRoleAtLeast } from '../../tenancy/context';
+
+describe('errors', () => {
+  it('builds errors with a code and, for request errors, the HTTP status of CONTRACT.md', () => {
+    expect(graphQLError(ErrorCode.NOT_FOUND, 'x').extensions).toEqual({ code: 'NOT_FOUND' });
+    expect(requestError(ErrorCode.UNAUTHENTICATED, 'x').extensions).toMatchObject({ code: 'UNAUTHENTICATED', http: { status: 401 } });
+    expect(requestError(ErrorCode.FORBIDDEN, 'x').extensions.http?.status).toBe(403);
+    expect(requestError(ErrorCode.RATE_LIMITED, 'x').extensions.http?.status).toBe(429);
+  });
+
+  it('masks anything without a known code and strips stack traces from the rest', () => {
+    const masked = maskFormattedError({ message: 'connection refused at 10.0.0.3', extensions: { code: 'ECONNREFUSED', stacktrace: ['at x'] } });
+    expect(masked).toEqual({ masked: true, error: { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } } });
+    const kept = maskFormattedError({ message: 'Pet not found', path: ['pet'], extensions: { code: 'NOT_FOUND', stacktrace: ['at y'] } });
+    expect(kept).toEqual({ masked: false, error: { message: 'Pet not found', path: ['pet'], extensions: { code: 'NOT_FOUND' } } });
+    expect(maskFormattedError({ message: 'TypeError: x is undefined' }).masked).toBe(true);
+    expect(ensureGraphQLError(new Error('secret detail')).message).toBe('Internal server error');
+    const own = new GraphQLError('kept');
+    expect(ensureGraphQLError(own)).toBe(own);
+  });
+});
+
+describe('bounded metric labels', () => {
+  it('keeps the first N values and counts every later one as "other"', () => {
+    const label = new BoundedLabel(2);
+    expect([label.of('a'), label.of('b'), label.of('c'), label.of('a'), label.of(undefined)]).toEqual(['a', 'b', 'other', 'a', 'none']);
+  });
+
+  it('never exposes more tenant series than the bound, whatever tenants send', async () => {
+    const metrics = createMetrics('test', { maxTenantLabels: 3, processMetrics: false });
+    for (let i = 0; i < 100; i++) metrics.observe(`Op${i}`, 'ok', `tenant-${i}`, 0.001);
+    const text = await metrics.registry.metrics();
+    const tenants = new Set([...text.matchAll(/tenant="([^"]+)"/g)].map((m) => m[1]));
+    expect(tenants).toEqual(new Set(['tenant-0', 'tenant-1', 'tenant-2', 'other']));
+    metrics.observe('bad name with spaces {}', 'ok', 'tenant-0', 0.001);
+    expect(await metrics.registry.metrics()).toContain('operation="invalid"');
+  });
+});
+
+describe('validation', () => {
+  it('round-trips cursors and refuses anything else with BAD_USER_INPUT', () => {
+    const cursor = encodeCursor('2026-11-23 19:04:37.123456+00', '9bc77482-7155-459d-9b61-ac1cce2b76ef');
+    expect(decodeCursor(cursor)).toEqual({ createdAtKey: '2026-11-23 19:04:37.123456+00', id: '9bc77482-7155-459d-9b61-ac1cce2b76ef' });
+    expect(decodeCursor(null)).toBeNull();
+    for (const bad of ['', 'x', Buffer.from('["2026-01-01", "not-uuid"]').toString('base64url'), Buffer.from('["drop table", "9bc77482-7155-459d-9b61-ac1cce2b76ef"]').toString('base64url')]) {
+      expect(() => decodeCursor(bad)).toThrow(expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', argument: 'after' } }));
+    }
+  });
+
+  it('bounds page sizes and trims text', () => {
+    expect(pageSize(undefined)).toBe(20);
+    expect(pageSize(100)).toBe(100);
+    expect(() => pageSize(101)).toThrow();
+    expect(() => pageSize(-1)).toThrow();
+    expect(text('name', '  Rex ', 10)).toBe('Rex');
+    expect(() => text('name', '   ', 10)).toThrow();
+    expect(() => text('name', 'x'.repeat(11), 10)).toThrow();
+  });
+
+  it('accepts well-formed slugs and refuses reserved or malformed ones', () => {
+    expect(validateSlug('acme-pets')).toBe('acme-pets');
+    for (const bad of ['Acme', 'a', '-abc', 'abc-', 'a--b', 'www', 'x'.repeat(41), '1abc']) expect(() => validateSlug(bad)).toThrow();
+  });
+});
+
+describe('roles', () => {
+  it('orders viewer < member < admin, with platform-admin above all', () => {
+    expect(hasRoleAtLeast(['viewer'], 'member')).toBe(false);
+    expect(hasRoleAtLeast(['member'], 'viewer')).toBe(true);
+    expect(hasRoleAtLeast(['admin'], 'admin')).toBe(true);
+    expect(hasRoleAtLeast(['platform-admin'], 'admin')).toBe(true);
+    expect(hasRoleAtLeast([], 'viewer')).toBe(false);
+  });
+});
+
+describe('first static cost', () => {
+  const schema = buildSchema(`
+    type Query { pets(first: Int): PetConnection! pet(id: ID!): Pet list: [Pet!]! }
+    type Mutation { createPet(name: String!): Pet! }
+    type PetConnection { edges: [PetEdge!]! totalCount: Int! }
+    type PetEdge { node: Pet! }
+    type Pet { id: ID! name: String! owner: User }
+    type User { name: String! }
+  `);
+  const cost = (q: string, variables?: Record<string, unknown>) => estimateCost(schema, parse(q), undefined, variables);
+
+  it('counts objects, not scalars, and multiplies by first', () => {
+    expect(cost('{ pet(id: 1) { id name } }')).toBe(1);
+    expect(cost('{ pet(id: 1) { owner { name } } }')).toBe(2);
+    expect(cost('{ pets(first: 5) { totalCount } }')).toBe(1);
+    expect(cost('{ pets(first: 5) { edges { node { owner { name } } } } }')).toBe(1 + 5 * 3);
+    expect(cost('query($n: Int) { pets(first: $n) { edges { node { id } } } }', { n: 50 })).toBe(1 + 50 * 2);
+    expect(cost('{ list { id } }')).toBe(10);
+    expect(cost('mutation { createPet(name: "x") { id } }')).toBe(11);
+    expect(cost('{ ...F } fragment F on Query { pet(id: 1) { owner { name } } }')).toBe(2);
+  });
+});
+
+describe('logs', () => {
+  it('puts the request id and tenant on every line written inside a request', async () => {
+    const { createLogger } = await import('../../tenancy/logger');
+    const { runInRequestScope } = await import('../../tenancy/context');
+    const lines: string[] = [];
+    const logger = createLogger('svc', 'info', { write: (line: string) => void lines.push(line) });
+    runInRequestScope({ requestId: 'req-1', service: 'svc', tenant: 'acme-pets' }, () => {
+      logger.info('inside');
+      logger.child({ component: 'x' }).warn({ token: 'secret' }, 'nested');
+    });
+    logger.info('outside');
+    const parsed = lines.map((l) => JSON.parse(l));
+    expect(parsed[0]).toMatchObject({ msg: 'inside', requestId: 'req-1', tenant: 'acme-pets', service: 'svc' });
+    expect(parsed[1]).toMatchObject({ msg: 'nested', requestId: 'req-1', tenant: 'acme-pets', token: '[redacted]' });
+    expect(parsed[2].requestId).toBeUndefined();
+  });
+});
+
+describe('configuration', () => {
+  it('fails fast naming the variable and the value received', async () => {
+    const { loadConfig } = await import('../../tenancy/config');
+    expect(() => loadConfig({ GATEWAY_PORT: 'eighty' })).toThrow(/GATEWAY_PORT="eighty"/);
+    expect(() => loadConfig({ AUTH_ALGORITHMS: 'HS256' })).toThrow(/AUTH_ALGORITHMS/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AUTH_JWKS_URL/);
+    expect(loadConfig({}).devIssuer).toBe(true);
+    expect(loadConfig({}).subgraphUrls.pets).toBe('http://127.0.0.1:4001/graphql');
+  });
+});

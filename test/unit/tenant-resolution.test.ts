@@ -1,0 +1,91 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createTenantResolver, subdomainOf } from '../../gateway/src/tenant-resolution';
+import type { TenantRecord } from '../../tenancy/context';
+import { createLogger } from '../../tenancy/logger';
+import { createMemoryStore } from '../../tenancy/store';
+import { announceTenantChanged, tenantCacheKey } from '../../tenancy/tenant-cache';
+import type { UserClaims } from '../../gateway/src/auth';
+
+const acme: TenantRecord = { id: '1', slug: 'acme-pets', name: 'Acme', plan: 'free', status: 'active', isolation: 'shared' };
+const fluffy: TenantRecord = { id: '2', slug: 'fluffy-friends', name: 'Fluffy', plan: 'pro', status: 'active', isolation: 'shared' };
+const claims = (tenantSlug: string, roles: UserClaims['roles'] = ['admin']): UserClaims => ({
+  subject: 's',
+  tenantSlug,
+  roles,
+  expiresAt: Date.now() / 1000 + 60,
+  issuer: 'i',
+});
+
+function setup(records: TenantRecord[] = [acme, fluffy]) {
+  const store = createMemoryStore();
+  const registry = vi.fn(async (slug: string) => records.find((r) => r.slug === slug) ?? null);
+  const onPlatformAdminSelect = vi.fn();
+  const resolver = createTenantResolver({ registry, store, logger: createLogger('test', 'silent'), onPlatformAdminSelect });
+  return { store, registry, resolver, onPlatformAdminSelect };
+}
+
+describe('tenant resolution', () => {
+  it('takes the tenant from the claim, and accepts selectors that repeat it', async () => {
+    const { resolver } = setup();
+    expect((await resolver.resolve(claims('acme-pets'), {})).slug).toBe('acme-pets');
+    expect((await resolver.resolve(claims('acme-pets'), { header: 'acme-pets', subdomain: 'acme-pets', path: 'acme-pets' })).slug).toBe('acme-pets');
+  });
+
+  it('refuses a selector naming another tenant, and selectors that disagree', async () => {
+    const { resolver } = setup();
+    for (const selectors of [{ header: 'fluffy-friends' }, { subdomain: 'fluffy-friends' }, { path: 'fluffy-friends' }, { header: 'acme-pets', path: 'fluffy-friends' }]) {
+      await expect(resolver.resolve(claims('acme-pets'), selectors)).rejects.toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    }
+  });
+
+  it('lets a platform-admin select another tenant and reports it for the audit', async () => {
+    const { resolver, onPlatformAdminSelect } = setup();
+    const tenant = await resolver.resolve(claims('acme-pets', ['platform-admin']), { header: 'fluffy-friends' });
+    expect(tenant.slug).toBe('fluffy-friends');
+    expect(onPlatformAdminSelect).toHaveBeenCalledOnce();
+    await resolver.resolve(claims('acme-pets', ['platform-admin']), {});
+    expect(onPlatformAdminSelect).toHaveBeenCalledOnce();
+  });
+
+  it('refuses unknown and suspended tenants', async () => {
+    const { resolver } = setup([acme, { ...fluffy, status: 'suspended' }]);
+    await expect(resolver.resolve(claims('nobody-here'), {})).rejects.toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    await expect(resolver.resolve(claims('fluffy-friends'), {})).rejects.toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    await expect(resolver.resolve(claims('BAD SLUG'), {})).rejects.toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+  });
+
+  it('reads the registry once: L1 first, then L2, and coalesces concurrent misses', async () => {
+    const { resolver, registry, store } = setup();
+    await Promise.all(Array.from({ length: 20 }, () => resolver.resolve(claims('acme-pets'), {})));
+    expect(registry).toHaveBeenCalledTimes(1);
+    expect(JSON.parse((await store.get(tenantCacheKey('acme-pets')))!)).toEqual(acme);
+    // A second gateway sharing the store finds the record in L2 without the registry.
+    const second = createTenantResolver({ registry, store, logger: createLogger('test', 'silent') });
+    await second.resolve(claims('acme-pets'), {});
+    expect(registry).toHaveBeenCalledTimes(1);
+  });
+
+  it('drops cached records everywhere when a tenant changes', async () => {
+    const records = [acme];
+    const { resolver, registry, store } = setup(records);
+    await resolver.start();
+    await resolver.resolve(claims('acme-pets'), {});
+    records[0] = { ...acme, status: 'suspended' };
+    await announceTenantChanged(store, 'acme-pets');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await expect(resolver.resolve(claims('acme-pets'), {})).rejects.toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    expect(registry).toHaveBeenCalledTimes(2);
+    await resolver.stop();
+  });
+});
+
+describe('subdomainOf', () => {
+  it('reads a single label under the base domain only', () => {
+    expect(subdomainOf('acme-pets.localhost:4000', 'localhost')).toBe('acme-pets');
+    expect(subdomainOf('ACME-PETS.api.example.com', 'api.example.com')).toBe('acme-pets');
+    expect(subdomainOf('localhost:4000', 'localhost')).toBeUndefined();
+    expect(subdomainOf('a.b.localhost', 'localhost')).toBeUndefined();
+    expect(subdomainOf('acme-pets.evil.com', 'localhost')).toBeUndefined();
+    expect(subdomainOf(undefined, 'localhost')).toBeUndefined();
+  });
+});
