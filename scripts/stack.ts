@@ -27,6 +27,8 @@ import { createUsageRecorder, type UsageRecorder } from '../subgraphs/usage/reco
 export interface Stack {
   urls: Partial<Record<'gateway' | 'pets' | 'tenants' | 'usage', string>>;
   db: Database;
+  /** The embedded database, when there is one (a second stack in the same process may share it). */
+  pglite?: PGlite;
   store: KeyValueStore;
   keys: { context: KeyPair; issuer?: KeyPair };
   gateway?: Gateway;
@@ -38,26 +40,33 @@ export interface Stack {
 export interface StackOptions {
   /** A PGlite instance to reuse (tests share one per file); otherwise one is made when DATABASE_URL is unset. */
   pglite?: PGlite;
+  /** A store to share (two gateways in one test process); the stack does not close it. */
+  store?: KeyValueStore;
   /** Prefix for Redis keys and channels, so parallel test files sharing a Redis stay apart. */
   storePrefix?: string;
   logger?: Logger;
 }
 
-async function openDatabase(config: Config, options: StackOptions, logger: Logger): Promise<{ db: Database; closeAdmin: () => Promise<void> }> {
+async function openDatabase(
+  config: Config,
+  options: StackOptions,
+  logger: Logger,
+): Promise<{ db: Database; closeAdmin: () => Promise<void>; pglite?: PGlite }> {
   let admin: AdminConnection;
   let db: Database;
+  let pglite: PGlite | undefined;
   if (config.DATABASE_URL) {
     admin = await openPostgresAdmin(config.DATABASE_URL);
     db = createPostgresDatabase({ connectionString: config.APP_DATABASE_URL ?? config.DATABASE_URL, max: config.DB_POOL_MAX });
   } else {
-    const pglite = options.pglite ?? new PGlite(config.PGLITE_DATA_DIR);
+    pglite = options.pglite ?? new PGlite(config.PGLITE_DATA_DIR);
     await pglite.waitReady;
     admin = pgliteAdmin(pglite);
     db = createPgliteDatabase(pglite);
   }
   await migrate(admin, logger);
   if (config.SEED) await seed(admin);
-  return { db, closeAdmin: () => admin.close() };
+  return { db, closeAdmin: () => admin.close(), pglite };
 }
 
 export async function startStack(config: Config, options: StackOptions = {}): Promise<Stack> {
@@ -71,8 +80,9 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     ? (await keyPairFromPrivateJwk(JSON.parse(config.CONTEXT_PUBLIC_JWK) as JWK)).publicKey
     : context.publicKey;
 
-  const { db, closeAdmin } = await openDatabase(config, options, logger);
-  const store = config.REDIS_URL ? await createRedisStore({ url: config.REDIS_URL, prefix: options.storePrefix }) : createMemoryStore();
+  const { db, closeAdmin, pglite } = await openDatabase(config, options, logger);
+  const store =
+    options.store ?? (config.REDIS_URL ? await createRedisStore({ url: config.REDIS_URL, prefix: options.storePrefix }) : createMemoryStore());
   const closers: Array<() => Promise<void>> = [];
   const urls: Stack['urls'] = {};
   const deps = { db, contextPublicKey, logger, metricsOptions: { maxTenantLabels: config.METRICS_MAX_TENANT_LABELS } };
@@ -141,6 +151,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
   return {
     urls,
     db,
+    pglite,
     store,
     keys: { context, issuer: devKeys?.issuer },
     gateway,
@@ -148,9 +159,9 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     logger,
     async close() {
       for (const close of closers) await close().catch((error) => logger.error({ err: error }, 'close failed'));
-      await store.close();
+      if (!options.store) await store.close();
       await closeAdmin();
-      await db.close();
+      if (!options.pglite) await db.close();
     },
   };
 }

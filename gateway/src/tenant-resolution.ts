@@ -49,7 +49,13 @@ export function createTenantResolver(options: TenantResolverOptions) {
         return null;
       });
       if (cached) return JSON.parse(cached) as TenantRecord;
-      const record = await registry(slug);
+      let record: TenantRecord | null;
+      try {
+        record = await registry(slug);
+      } catch (error) {
+        logger.error({ err: error }, 'tenant registry unavailable');
+        throw requestError(ErrorCode.SERVICE_UNAVAILABLE, 'Tenant registry is unavailable, try again');
+      }
       if (!record) {
         fetchOptions.ttl = negativeTtlMs;
         return MISSING;

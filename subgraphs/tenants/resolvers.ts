@@ -59,6 +59,11 @@ export function createResolvers(tenantChanged: TenantChanged): Resolvers {
           throw badInput('adminEmail is not an email address', { argument: 'adminEmail' });
         }
         const isolation = (input.isolation ?? 'SHARED').toLowerCase() as IsolationTier;
+        if (isolation !== 'shared') {
+          // The record can carry the tier, but only shared-schema RLS is provisioned today: refusing is
+          // honest, storing it would promise an isolation that is not there.
+          throw badInput(`isolation ${input.isolation} is not available yet; use SHARED`, { argument: 'isolation' });
+        }
         try {
           const created = await ctx.withPlatformAdmin((q) =>
             repo.insertTenant(q, { slug, name, plan: input.plan ?? 'free', isolation }, {

@@ -38,6 +38,7 @@ describe('tenants', () => {
       { slug: 'dashboard', name: 'x', adminEmail: 'a@b.example' },
       { slug: 'fine-slug', name: '   ', adminEmail: 'a@b.example' },
       { slug: 'fine-slug', name: 'x', adminEmail: 'not-an-email' },
+      { slug: 'fine-slug', name: 'x', adminEmail: 'a@b.example', isolation: 'SCHEMA' },
     ]) {
       const { body } = await stack.gql(CREATE, { token: operator, variables: { input } });
       expect({ input, code: body.errors?.[0]?.extensions?.code }).toEqual({ input, code: 'BAD_USER_INPUT' });

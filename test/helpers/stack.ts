@@ -10,6 +10,8 @@ import { createScratchDatabase } from './database';
 
 export interface TestStack extends Stack {
   config: Config;
+  /** Prefix of this stack's Redis keys and channels (another gateway joins the same "cluster" with it). */
+  storePrefix: string;
   /** A dev-issuer token for a seeded tenant. */
   token(tenant: string, options?: { roles?: string[]; sub?: string; ttlSeconds?: number }): Promise<string>;
   /** POSTs a GraphQL request to the gateway (or another URL) and returns status, headers and body. */
@@ -42,11 +44,13 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     ...(scratch ? { DATABASE_URL: scratch.url, APP_DATABASE_URL: scratch.appUrl } : {}),
     ...env,
   });
-  const stack = await startStack(config, { storePrefix: `test:${randomBytes(4).toString('hex')}:` });
+  const storePrefix = `test:${randomBytes(4).toString('hex')}:`;
+  const stack = await startStack(config, { storePrefix });
   const tenantIds = new Map<string, string>();
   return {
     ...stack,
     config,
+    storePrefix,
     async close() {
       await stack.close();
       await scratch?.drop();

@@ -89,3 +89,18 @@ describe('subdomainOf', () => {
     expect(subdomainOf(undefined, 'localhost')).toBeUndefined();
   });
 });
+
+describe('tenant resolution when the registry is down', () => {
+  it('answers 503 SERVICE_UNAVAILABLE, not an internal error', async () => {
+    const resolver = createTenantResolver({
+      registry: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+      },
+      store: createMemoryStore(),
+      logger: createLogger('test', 'silent'),
+    });
+    await expect(resolver.resolve(claims('acme-pets'), {})).rejects.toMatchObject({
+      extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
+    });
+  });
+});
