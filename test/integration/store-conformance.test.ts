@@ -77,7 +77,80 @@ describe.each(adapters)('%s store', (_name, create) => {
     expect(await store.ping()).toBe(true);
   });
 
+  describe('token bucket', () => {
+    const policy = { capacity: 10, restoreRate: 100 };
+    const key = () => tenantKey('acme-pets', `bucket:${randomBytes(4).toString('hex')}`);
+
+    it('starts full, takes what is available, and refuses more without taking anything', async () => {
+      const slow = { capacity: 10, restoreRate: 0.001 };
+      const k = key();
+      expect(await store.takeTokens(k, 3, slow)).toMatchObject({ allowed: true, retryAfterMs: 0 });
+      expect((await store.peekTokens(k, slow)).available).toBeCloseTo(7, 1);
+      const refused = await store.takeTokens(k, 8, slow);
+      expect(refused.allowed).toBe(false);
+      expect(refused.available).toBeCloseTo(7, 1);
+      expect(refused.retryAfterMs).toBeGreaterThan(900_000); // 1 unit at 0.001/s
+      expect((await store.takeTokens(k, 7, slow)).allowed).toBe(true);
+    });
+
+    it('restores at the restore rate, up to capacity', async () => {
+      const k = key();
+      await store.takeTokens(k, 10, policy);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const state = await store.peekTokens(k, policy);
+      expect(state.available).toBeGreaterThanOrEqual(5);
+      expect(state.available).toBeLessThanOrEqual(10);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect((await store.peekTokens(k, policy)).available).toBe(10);
+    });
+
+    it('refunds, never above capacity', async () => {
+      const slow = { capacity: 10, restoreRate: 0.001 };
+      const k = key();
+      await store.takeTokens(k, 6, slow);
+      expect((await store.refundTokens(k, 4, slow)).available).toBeCloseTo(8, 1);
+      expect((await store.refundTokens(k, 100, slow)).available).toBe(10);
+    });
+
+    it('never admits more than capacity under concurrent takes', async () => {
+      const slow = { capacity: 50, restoreRate: 0.001 };
+      const k = key();
+      const results = await Promise.all(Array.from({ length: 200 }, () => store.takeTokens(k, 1, slow)));
+      expect(results.filter((r) => r.allowed)).toHaveLength(50);
+    });
+  });
+
+  describe('concurrency slots', () => {
+    it('holds at most limit slots, frees them on release or when the lease runs out', async () => {
+      const k = tenantKey('acme-pets', `slots:${randomBytes(4).toString('hex')}`);
+      expect(await store.acquireSlot(k, 'a', 2, 60_000)).toBe(true);
+      expect(await store.acquireSlot(k, 'b', 2, 100)).toBe(true);
+      expect(await store.acquireSlot(k, 'c', 2, 60_000)).toBe(false);
+      await store.releaseSlot(k, 'a');
+      expect(await store.acquireSlot(k, 'c', 2, 60_000)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(await store.acquireSlot(k, 'd', 2, 60_000)).toBe(true);
+      expect(await store.acquireSlot(k, 'e', 2, 60_000)).toBe(false);
+    });
+  });
+
   it('keeps one tenant key in one hash slot', () => {
     expect(tenantKey('acme-pets', 'record')).toBe('{t:acme-pets}:record');
+  });
+});
+
+describe.runIf(process.env.REDIS_URL)('redis buckets shared by two connections (two gateways)', () => {
+  it('never admits more than capacity across both', async () => {
+    const prefix = `conformance:${randomBytes(4).toString('hex')}:`;
+    const [a, b] = await Promise.all([createRedisStore({ url: process.env.REDIS_URL!, prefix }), createRedisStore({ url: process.env.REDIS_URL!, prefix })]);
+    try {
+      const policy = { capacity: 100, restoreRate: 0.001 };
+      const k = tenantKey('acme-pets', 'bucket');
+      const results = await Promise.all(Array.from({ length: 300 }, (_, i) => (i % 2 ? a : b).takeTokens(k, 1, policy)));
+      expect(results.filter((r) => r.allowed)).toHaveLength(100);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });
