@@ -10,6 +10,20 @@ export type Plan = 'free' | 'starter' | 'pro' | 'enterprise';
 export type IsolationTier = 'shared' | 'schema' | 'database';
 export type TenantStatus = 'active' | 'suspended';
 
+/** What a tenant's plan allows (the plans table; DESIGN.md, Quotas). */
+export interface PlanLimits {
+  /** Cost units per calendar month (UTC). */
+  monthlyBudget: number;
+  /** Token bucket size, in cost units. */
+  bucketCapacity: number;
+  /** Cost units restored to the bucket per second. */
+  restoreRate: number;
+  /** Largest cost one operation may have. */
+  maxOperationCost: number;
+  /** Operations of the tenant in flight at once. */
+  maxConcurrency: number;
+}
+
 /** A row of the tenants registry, as the gateway caches it. */
 export interface TenantRecord {
   id: string;
@@ -18,6 +32,7 @@ export interface TenantRecord {
   plan: Plan;
   status: TenantStatus;
   isolation: IsolationTier;
+  limits: PlanLimits;
 }
 
 /**

@@ -6,7 +6,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloGateway } from '@apollo/gateway';
 import type { CryptoKey, JWK } from 'jose';
 import { GraphQLError } from 'graphql';
-import { runInRequestScope, currentRequestScope, type TenantContext } from '../../tenancy/context';
+import { runInRequestScope, currentRequestScope, type TenantContext, type TenantRecord } from '../../tenancy/context';
 import { createContextSigner } from '../../tenancy/context-token';
 import type { Database } from '../../tenancy/db';
 import { ErrorCode, ensureGraphQLError, maskFormattedError } from '../../tenancy/errors';
@@ -52,6 +52,36 @@ export interface GatewayOptions {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
+
+interface RegistryRow {
+  id: string;
+  slug: string;
+  name: string;
+  plan: TenantRecord['plan'];
+  status: TenantRecord['status'];
+  isolation: TenantRecord['isolation'];
+  monthly_budget: number;
+  bucket_capacity: number;
+  restore_rate: number;
+  max_operation_cost: number;
+  max_concurrency: number;
+}
+
+const tenantRecordOf = (row: RegistryRow): TenantRecord => ({
+  id: row.id,
+  slug: row.slug,
+  name: row.name,
+  plan: row.plan,
+  status: row.status,
+  isolation: row.isolation,
+  limits: {
+    monthlyBudget: row.monthly_budget,
+    bucketCapacity: row.bucket_capacity,
+    restoreRate: Number(row.restore_rate),
+    maxOperationCost: row.max_operation_cost,
+    maxConcurrency: row.max_concurrency,
+  },
+});
 const TENANT_PATH = /^\/t\/([^/]+)\/graphql$/;
 
 export async function createGateway(options: GatewayOptions) {
@@ -71,9 +101,9 @@ export async function createGateway(options: GatewayOptions) {
     logger,
     ...options.tenantCache,
     registry: async (slug) => {
-      const { rows } = await db.transaction({}, (q) => q.query<TenantContext & Record<string, string>>('SELECT * FROM registry_tenant_by_slug($1)', [slug]));
+      const { rows } = await db.transaction({}, (q) => q.query<RegistryRow>('SELECT * FROM registry_tenant_by_slug($1)', [slug]));
       const row = rows[0];
-      return row ? { id: row.id, slug: row.slug, name: row.name, plan: row.plan, status: row.status, isolation: row.isolation } as never : null;
+      return row ? tenantRecordOf(row) : null;
     },
     onPlatformAdminSelect(claims, tenant) {
       const requestId = currentRequestScope()?.requestId ?? null;

@@ -6,8 +6,9 @@ import { createMemoryStore } from '../../tenancy/store';
 import { announceTenantChanged, tenantCacheKey } from '../../tenancy/tenant-cache';
 import type { UserClaims } from '../../gateway/src/auth';
 
-const acme: TenantRecord = { id: '1', slug: 'acme-pets', name: 'Acme', plan: 'free', status: 'active', isolation: 'shared' };
-const fluffy: TenantRecord = { id: '2', slug: 'fluffy-friends', name: 'Fluffy', plan: 'pro', status: 'active', isolation: 'shared' };
+const limits = { monthlyBudget: 1000, bucketCapacity: 100, restoreRate: 10, maxOperationCost: 100, maxConcurrency: 2 };
+const acme: TenantRecord = { id: '1', slug: 'acme-pets', name: 'Acme', plan: 'free', status: 'active', isolation: 'shared', limits };
+const fluffy: TenantRecord = { id: '2', slug: 'fluffy-friends', name: 'Fluffy', plan: 'pro', status: 'active', isolation: 'shared', limits };
 const claims = (tenantSlug: string, roles: UserClaims['roles'] = ['admin']): UserClaims => ({
   subject: 's',
   tenantSlug,
