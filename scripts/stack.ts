@@ -1,7 +1,7 @@
 // The composition root: builds and starts the services this process runs, from a validated Config.
 // `npm start` and the test helpers both use it, so tests run exactly what users run.
 import { PGlite } from '@electric-sql/pglite';
-import type { JWK } from 'jose';
+import { importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Config } from '../tenancy/config';
 import {
   createPgliteDatabase,
@@ -27,10 +27,13 @@ import { createUsageRecorder, type UsageRecorder } from '../subgraphs/usage/reco
 export interface Stack {
   urls: Partial<Record<'gateway' | 'pets' | 'tenants' | 'usage', string>>;
   db: Database;
+  /** Owner-level connection, kept only when asked for (tests change plans with it). */
+  admin?: AdminConnection;
   /** The embedded database, when there is one (a second stack in the same process may share it). */
   pglite?: PGlite;
   store: KeyValueStore;
-  keys: { context: KeyPair; issuer?: KeyPair };
+  /** The gateway's context key pair (absent in a subgraph-only process) and the dev issuer's. */
+  keys: { context?: KeyPair; issuer?: KeyPair };
   gateway?: Gateway;
   recorder?: UsageRecorder;
   logger: Logger;
@@ -40,6 +43,8 @@ export interface Stack {
 export interface StackOptions {
   /** A PGlite instance to reuse (tests share one per file); otherwise one is made when DATABASE_URL is unset. */
   pglite?: PGlite;
+  /** Keep the owner connection open after migrations (it is closed otherwise: no process should hold one). */
+  keepAdmin?: boolean;
   /** A store to share (two gateways in one test process); the stack does not close it. */
   store?: KeyValueStore;
   /** Prefix for Redis keys and channels, so parallel test files sharing a Redis stay apart. */
@@ -51,7 +56,7 @@ async function openDatabase(
   config: Config,
   options: StackOptions,
   logger: Logger,
-): Promise<{ db: Database; closeAdmin: () => Promise<void>; pglite?: PGlite }> {
+): Promise<{ db: Database; admin: AdminConnection; pglite?: PGlite }> {
   let admin: AdminConnection;
   let db: Database;
   let pglite: PGlite | undefined;
@@ -66,28 +71,32 @@ async function openDatabase(
   }
   await migrate(admin, logger);
   if (config.SEED) await seed(admin);
-  return { db, closeAdmin: () => admin.close(), pglite };
+  return { db, admin, pglite };
 }
 
 export async function startStack(config: Config, options: StackOptions = {}): Promise<Stack> {
   process.env.APOLLO_TELEMETRY_DISABLED ??= '1';
   const logger = options.logger ?? createLogger('stack', config.LOG_LEVEL);
-  const devKeys = config.devIssuer || !config.CONTEXT_PRIVATE_JWK ? await loadOrCreateDevKeys(config.devKeysFile) : undefined;
-  const context = config.CONTEXT_PRIVATE_JWK
-    ? await keyPairFromPrivateJwk(JSON.parse(config.CONTEXT_PRIVATE_JWK) as JWK)
-    : devKeys!.context;
+  const services = new Set(config.SERVICES);
+  // Dev keys only where nothing else provides them: a subgraph-only process with CONTEXT_PUBLIC_JWK,
+  // or a gateway with CONTEXT_PRIVATE_JWK and the dev issuer off, never touches the keys file.
+  const needsDevContext = !config.CONTEXT_PRIVATE_JWK && (services.has('gateway') || !config.CONTEXT_PUBLIC_JWK);
+  const needsDevIssuer = config.devIssuer && services.has('gateway');
+  const devKeys = needsDevContext || needsDevIssuer ? await loadOrCreateDevKeys(config.devKeysFile) : undefined;
+  const context = config.CONTEXT_PRIVATE_JWK ? await keyPairFromPrivateJwk(JSON.parse(config.CONTEXT_PRIVATE_JWK) as JWK) : devKeys?.context;
   const contextPublicKey = config.CONTEXT_PUBLIC_JWK
-    ? (await keyPairFromPrivateJwk(JSON.parse(config.CONTEXT_PUBLIC_JWK) as JWK)).publicKey
-    : context.publicKey;
+    ? ((await importJWK(JSON.parse(config.CONTEXT_PUBLIC_JWK) as JWK, 'ES256')) as CryptoKey)
+    : context!.publicKey;
 
-  const { db, closeAdmin, pglite } = await openDatabase(config, options, logger);
+  const { db, admin: owner, pglite } = await openDatabase(config, options, logger);
+  const admin = options.keepAdmin ? owner : undefined;
+  if (!admin) await owner.close();
   const store =
     options.store ?? (config.REDIS_URL ? await createRedisStore({ url: config.REDIS_URL, prefix: options.storePrefix }) : createMemoryStore());
   const closers: Array<() => Promise<void>> = [];
   const urls: Stack['urls'] = {};
   const deps = { db, contextPublicKey, logger, metricsOptions: { maxTenantLabels: config.METRICS_MAX_TENANT_LABELS } };
 
-  const services = new Set(config.SERVICES);
   const started: Array<{ name: 'pets' | 'tenants' | 'usage'; running: RunningServer; stop: () => Promise<void> }> = [];
   const subgraphFactories = {
     pets: () => createPetsSubgraph(deps),
@@ -116,8 +125,8 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
         tenants: urls.tenants ?? config.subgraphUrls.tenants,
         usage: urls.usage ?? config.subgraphUrls.usage,
       },
-      contextPrivateKey: context.privateKey,
-      contextKid: context.kid,
+      contextPrivateKey: context!.privateKey,
+      contextKid: context!.kid,
       contextTokenTtlSeconds: config.CONTEXT_TOKEN_TTL_SECONDS,
       auth: {
         issuer: config.AUTH_ISSUER,
@@ -151,6 +160,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
   return {
     urls,
     db,
+    admin,
     pglite,
     store,
     keys: { context, issuer: devKeys?.issuer },
@@ -160,7 +170,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     async close() {
       for (const close of closers) await close().catch((error) => logger.error({ err: error }, 'close failed'));
       if (!options.store) await store.close();
-      await closeAdmin();
+      await admin?.close();
       if (!options.pglite) await db.close();
     },
   };

@@ -2,7 +2,7 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { readSchemaFile, SUBGRAPHS } from './schema-files';
 
-export const SUPERGRAPH_FILE = 'supergraph.graphql';
+export { SUPERGRAPH_FILE } from './schema-files';
 /** Default routing URLs written into the supergraph; the gateway overrides them from its config. */
 export const DEFAULT_SUBGRAPH_URLS: Record<string, string> = {
   pets: 'http://127.0.0.1:4001/graphql',

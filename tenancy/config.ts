@@ -67,14 +67,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const devIssuer = e.AUTH_DEV_ISSUER ?? e.NODE_ENV !== 'production';
-  if (e.NODE_ENV === 'production' && !e.AUTH_JWKS_URL) {
-    throw new Error('Invalid configuration:\n  AUTH_JWKS_URL=undefined: required when NODE_ENV=production');
-  }
-  if (e.NODE_ENV === 'production' && !e.CONTEXT_PRIVATE_JWK && e.SERVICES.includes('gateway')) {
-    throw new Error('Invalid configuration:\n  CONTEXT_PRIVATE_JWK=undefined: required when NODE_ENV=production');
+  const fail = (line: string) => {
+    throw new Error(`Invalid configuration:\n  ${line}`);
+  };
+  const runsGateway = e.SERVICES.includes('gateway');
+  const runsSubgraphOnly = !runsGateway;
+  if (e.NODE_ENV === 'production' && runsGateway && !e.AUTH_JWKS_URL) fail('AUTH_JWKS_URL=undefined: required when NODE_ENV=production');
+  if (e.NODE_ENV === 'production' && runsGateway && !e.CONTEXT_PRIVATE_JWK) fail('CONTEXT_PRIVATE_JWK=undefined: required when NODE_ENV=production');
+  // Without it a subgraph-only process would make its own dev key and refuse every gateway request.
+  if (e.NODE_ENV === 'production' && runsSubgraphOnly && !e.CONTEXT_PUBLIC_JWK) fail('CONTEXT_PUBLIC_JWK=undefined: required for subgraphs when NODE_ENV=production');
+  if (e.AUTH_JWKS_URL && e.AUTH_ISSUER === 'urn:tenancy:dev-issuer') {
+    fail(`AUTH_ISSUER="${e.AUTH_ISSUER}": set it to the issuer (iss) of the tokens that AUTH_JWKS_URL's keys sign`);
   }
   if (e.NODE_ENV === 'production' && e.DATABASE_URL && !e.APP_DATABASE_URL) {
-    throw new Error('Invalid configuration:\n  APP_DATABASE_URL=undefined: required when NODE_ENV=production (a login role that is a member of tenancy_app)');
+    fail('APP_DATABASE_URL=undefined: required when NODE_ENV=production (a login role that is a member of tenancy_app)');
   }
   const local = (p: number) => `http://127.0.0.1:${p}/graphql`;
   return {

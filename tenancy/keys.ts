@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
 
@@ -54,12 +54,17 @@ export async function loadOrCreateDevKeys(file: string): Promise<DevKeys> {
   if (!stored?.issuer || !stored?.context) {
     const fresh = { issuer: await generateKeyPairJwk(), context: await generateKeyPairJwk() };
     mkdirSync(dirname(file), { recursive: true });
+    // Written whole to a temporary file, then linked into place: link fails if another process won
+    // the race (then its keys are used), and no reader ever sees a half-written file.
+    const temporary = `${file}.${process.pid}.${Date.now()}.tmp`;
+    writeFileSync(temporary, JSON.stringify(fresh, null, 2), { mode: 0o600 });
     try {
-      // 'wx': if another process won the race, use its keys rather than overwrite them.
-      writeFileSync(file, JSON.stringify(fresh, null, 2), { flag: 'wx', mode: 0o600 });
+      linkSync(temporary, file);
       stored = fresh;
     } catch {
       stored = JSON.parse(readFileSync(file, 'utf8'));
+    } finally {
+      unlinkSync(temporary);
     }
   }
   return { issuer: await keyPairFromPrivateJwk(stored!.issuer), context: await keyPairFromPrivateJwk(stored!.context) };

@@ -40,9 +40,9 @@ export async function migrate(admin: AdminConnection, logger?: Logger): Promise<
 }
 
 async function migrateOnce(admin: AdminConnection, logger?: Logger): Promise<string[]> {
-  await admin.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
   await admin.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
   try {
+    await admin.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
     const umzug = new Umzug({
       migrations: {
         glob: ['*.sql', { cwd: MIGRATIONS_DIR }],

@@ -8,3 +8,5 @@ export type SubgraphName = (typeof SUBGRAPHS)[number];
 export const schemaPath = (file: string): string => fileURLToPath(new URL(`../schema/${file}`, import.meta.url));
 export const readSchemaFile = (file: string): string => readFileSync(schemaPath(file), 'utf8');
 export const subgraphTypeDefs = (name: SubgraphName): DocumentNode => parse(readSchemaFile(`${name}.graphql`));
+
+export const SUPERGRAPH_FILE = 'supergraph.graphql';

@@ -103,6 +103,9 @@ export async function createSubgraphServer<Loaders>(options: SubgraphServerOptio
   const apollo = new ApolloServer<SubgraphContext<Loaders>>({
     schema,
     includeStacktraceInErrorResponses: false,
+    // The process owns shutdown (scripts/start.ts): Apollo's own signal handlers would stop the server
+    // a second time, and that second stop never resolves, so the process would hang on SIGTERM.
+    stopOnTerminationSignals: false,
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), metricsPlugin(metrics)],
     formatError(formatted, error) {
       const { error: shown, masked } = maskFormattedError(formatted);

@@ -6,15 +6,14 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloGateway } from '@apollo/gateway';
 import type { CryptoKey, JWK } from 'jose';
 import { GraphQLError } from 'graphql';
-import { runInRequestScope, currentRequestScope, type TenantContext, type TenantRecord } from '../../tenancy/context';
+import { runInRequestScope, currentRequestScope, type PlanLimits, type TenantContext, type TenantRecord } from '../../tenancy/context';
 import { createContextSigner } from '../../tenancy/context-token';
 import type { Database } from '../../tenancy/db';
 import { ErrorCode, ensureGraphQLError, maskFormattedError } from '../../tenancy/errors';
 import { BodyError, headerMapOf, parseBody, readBody, sendBodyError, sendGraphQLError, sendJson, writeApolloResponse } from '../../tenancy/http';
 import type { Logger } from '../../tenancy/logger';
 import { createMetrics, type MetricsOptions } from '../../tenancy/metrics';
-import { schemaPath } from '../../tenancy/schema-files';
-import { SUPERGRAPH_FILE } from '../../tenancy/compose';
+import { schemaPath, SUPERGRAPH_FILE } from '../../tenancy/schema-files';
 import type { KeyValueStore } from '../../tenancy/store';
 import { listen } from '../../tenancy/subgraph-server';
 import type { UsageEvent } from '../../subgraphs/usage/repository';
@@ -149,6 +148,9 @@ export async function createGateway(options: GatewayOptions) {
     gateway,
     introspection: options.introspection ?? true,
     includeStacktraceInErrorResponses: false,
+    // The process owns shutdown (scripts/start.ts): Apollo's own signal handlers would stop the server
+    // a second time, and that second stop never resolves, so the process would hang on SIGTERM.
+    stopOnTerminationSignals: false,
     plugins: [ApolloServerPluginLandingPageDisabled(), observe],
     formatError(formatted, error) {
       const { error: shown, masked } = maskFormattedError(formatted);
@@ -164,6 +166,7 @@ export async function createGateway(options: GatewayOptions) {
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', requestId);
     let tenant: TenantContext;
+    let limits: PlanLimits;
     try {
       const claims = await authenticator.authenticate(req.headers.authorization);
       const header = req.headers['x-tenant-id'];
@@ -181,6 +184,7 @@ export async function createGateway(options: GatewayOptions) {
         isolation: record.isolation,
         requestId,
       };
+      limits = record.limits;
     } catch (thrown) {
       const error = ensureGraphQLError(thrown);
       const code = String(error.extensions.code);
@@ -200,7 +204,7 @@ export async function createGateway(options: GatewayOptions) {
       }
       const response = await apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method ?? 'GET', headers: headerMapOf(req), search: url.search, body },
-        context: async () => createGatewayContext(tenant, sign),
+        context: async () => createGatewayContext(tenant, limits, sign),
       });
       await writeApolloResponse(res, response);
     });

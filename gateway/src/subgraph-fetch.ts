@@ -1,19 +1,22 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { CONTEXT_HEADER, type ContextSigner } from '../../tenancy/context-token';
-import type { TenantContext } from '../../tenancy/context';
+import type { PlanLimits, TenantContext } from '../../tenancy/context';
 
 /** The gateway's per-request context, as Apollo Server and the data sources see it. */
 export interface GatewayContext {
   tenant: TenantContext;
+  /** The tenant's plan limits, from the cached registry record (admission). */
+  limits: PlanLimits;
   /** One signed context token per subgraph per request, signed on first use (sign ~50 µs each). */
   contextTokenFor(subgraph: string): Promise<string>;
   startedAt: number;
 }
 
-export function createGatewayContext(tenant: TenantContext, sign: ContextSigner): GatewayContext {
+export function createGatewayContext(tenant: TenantContext, limits: PlanLimits, sign: ContextSigner): GatewayContext {
   const tokens = new Map<string, Promise<string>>();
   return {
     tenant,
+    limits,
     startedAt: performance.now(),
     contextTokenFor(subgraph) {
       let token = tokens.get(subgraph);

@@ -9,6 +9,7 @@ import { startStack, type Stack } from '../../scripts/stack';
 import { createScratchDatabase } from './database';
 
 export interface TestStack extends Stack {
+  admin: NonNullable<Stack['admin']>;
   config: Config;
   /** Prefix of this stack's Redis keys and channels (another gateway joins the same "cluster" with it). */
   storePrefix: string;
@@ -18,7 +19,7 @@ export interface TestStack extends Stack {
   gql<T = any>(
     query: string,
     options?: { token?: string; variables?: Record<string, unknown>; headers?: Record<string, string>; url?: string },
-  ): Promise<{ status: number; headers: Headers; body: { data?: T; errors?: Array<{ message: string; extensions?: Record<string, any> }> } }>;
+  ): Promise<{ status: number; headers: Headers; body: { data?: T; errors?: Array<{ message: string; extensions?: Record<string, any> }>; extensions?: Record<string, any> } }>;
   /** The seeded tenant's id. */
   tenantId(slug: string): Promise<string>;
 }
@@ -45,10 +46,11 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     ...env,
   });
   const storePrefix = `test:${randomBytes(4).toString('hex')}:`;
-  const stack = await startStack(config, { storePrefix });
+  const stack = await startStack(config, { storePrefix, keepAdmin: true });
   const tenantIds = new Map<string, string>();
   return {
     ...stack,
+    admin: stack.admin!,
     config,
     storePrefix,
     async close() {

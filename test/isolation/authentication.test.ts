@@ -211,10 +211,10 @@ describe('direct calls to subgraphs', () => {
 
   it('answers 401 to a forged, an expired and a replayed-from-another-audience context', async () => {
     const { privateKey } = await generateKeyPair('ES256');
-    const forged = await createContextSigner({ privateKey, kid: stack.keys.context.kid })(tenant(), 'pets');
+    const forged = await createContextSigner({ privateKey, kid: stack.keys.context!.kid })(tenant(), 'pets');
     expect((await call('pets', { 'x-tenant-context': forged })).status).toBe(401);
 
-    const realKey = stack.keys.context.privateKey;
+    const realKey = stack.keys.context!.privateKey;
     const expired = await new SignJWT({ tid: tenant().tenantId, tsl: 'acme-pets', roles: ['admin'], plan: 'free', iso: 'shared' })
       .setProtectedHeader({ alg: 'ES256' })
       .setIssuer('urn:tenancy:gateway')

@@ -95,7 +95,7 @@ describe("tenant A's token against tenant B's ids, through the gateway", () => {
 describe('entity references (_entities) called on the subgraphs with a validly signed context for A', () => {
   let contextFor: (subgraph: string) => Promise<string>;
   beforeAll(() => {
-    const sign = createContextSigner({ privateKey: stack.keys.context.privateKey });
+    const sign = createContextSigner({ privateKey: stack.keys.context!.privateKey });
     const tenant: TenantContext = {
       tenantId: acmeId,
       tenantSlug: 'acme-pets',

@@ -127,6 +127,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ GATEWAY_PORT: 'eighty' })).toThrow(/GATEWAY_PORT="eighty"/);
     expect(() => loadConfig({ AUTH_ALGORITHMS: 'HS256' })).toThrow(/AUTH_ALGORITHMS/);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AUTH_JWKS_URL/);
+    expect(() => loadConfig({ NODE_ENV: 'production', SERVICES: 'pets' })).toThrow(/CONTEXT_PUBLIC_JWK/);
+    expect(() => loadConfig({ AUTH_JWKS_URL: 'https://issuer.example/jwks.json' })).toThrow(/AUTH_ISSUER/);
     expect(loadConfig({}).devIssuer).toBe(true);
     expect(loadConfig({}).subgraphUrls.pets).toBe('http://127.0.0.1:4001/graphql');
   });
