@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
 import type { CryptoKey, JWK } from 'jose';
@@ -18,7 +18,8 @@ import type { KeyValueStore } from '../../tenancy/store';
 import { listen } from '../../tenancy/subgraph-server';
 import type { UsageEvent } from '../../subgraphs/usage/repository';
 import { createAuthenticator } from './auth';
-import { estimateCost } from './cost';
+import { createCostModel } from './cost';
+import { useAdmission } from './admission';
 import { createGatewayContext, TenantContextDataSource, type GatewayContext } from './subgraph-fetch';
 import { createTenantResolver, subdomainOf } from './tenant-resolution';
 
@@ -124,25 +125,23 @@ export async function createGateway(options: GatewayOptions) {
     buildService: ({ name, url }) => new TenantContextDataSource(name, subgraphUrls[name] ?? url!),
   });
 
-  const observe: ApolloServerPlugin<GatewayContext> = {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ contextValue, response, errors, operationName, request, document, schema }) {
-          const tenant = contextValue.tenant;
-          const latencyMs = performance.now() - contextValue.startedAt;
-          const single = response.body.kind === 'single' ? response.body.singleResult : undefined;
-          const firstCode = errors?.[0]?.extensions?.code ?? single?.errors?.[0]?.extensions?.code;
-          const outcome = firstCode ? String(firstCode) : 'ok';
-          const name = operationName ?? request.operationName ?? null;
-          metrics.observe(name, outcome, tenant.tenantSlug, latencyMs / 1000);
-          if (recordUsage && document) {
-            const cost = estimateCost(schema, document, name, request.variables ?? {});
-            recordUsage({ tenantId: tenant.tenantId, operationName: name, requestedCost: cost, actualCost: cost, latencyMs, outcome });
-          }
-        },
-      };
+  const costModel = createCostModel(supergraphSdl);
+  const admission = useAdmission({
+    store,
+    costModel,
+    logger,
+    onFinished(context, outcome) {
+      metrics.observe(outcome.operationName, outcome.status, context.tenant.tenantSlug, outcome.latencyMs / 1000);
+      recordUsage?.({
+        tenantId: context.tenant.tenantId,
+        operationName: outcome.operationName,
+        requestedCost: outcome.requestedCost,
+        actualCost: outcome.actualCost,
+        latencyMs: outcome.latencyMs,
+        outcome: outcome.status,
+      });
     },
-  };
+  });
 
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -151,7 +150,7 @@ export async function createGateway(options: GatewayOptions) {
     // The process owns shutdown (scripts/start.ts): Apollo's own signal handlers would stop the server
     // a second time, and that second stop never resolves, so the process would hang on SIGTERM.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginLandingPageDisabled(), observe],
+    plugins: [ApolloServerPluginLandingPageDisabled(), admission],
     formatError(formatted, error) {
       const { error: shown, masked } = maskFormattedError(formatted);
       if (masked) logger.error({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, path: formatted.path, code: formatted.extensions?.code }, 'unexpected error masked');

@@ -36,7 +36,10 @@ export function createMemoryStore(): KeyValueStore {
       values.set(key, { value, expiresAt: ttlSeconds === undefined ? Infinity : Date.now() + ttlSeconds * 1000 });
     },
     async del(key) {
+      // Like Redis DEL: whatever the key holds (a value, a bucket, a set of slots).
       values.delete(key);
+      buckets.delete(key);
+      slots.delete(key);
     },
     async publish(channel, message) {
       // Delivered asynchronously, like Redis pub/sub, so a publisher never re-enters its own handler.

@@ -112,6 +112,14 @@ describe.each(adapters)('%s store', (_name, create) => {
       expect((await store.refundTokens(k, 100, slow)).available).toBe(10);
     });
 
+    it('forgets a bucket that is deleted: the next take finds it full', async () => {
+      const slow = { capacity: 10, restoreRate: 0.001 };
+      const k = key();
+      await store.takeTokens(k, 10, slow);
+      await store.del(k);
+      expect((await store.peekTokens(k, slow)).available).toBe(10);
+    });
+
     it('never admits more than capacity under concurrent takes', async () => {
       const slow = { capacity: 50, restoreRate: 0.001 };
       const k = key();

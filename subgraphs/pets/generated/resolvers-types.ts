@@ -67,8 +67,10 @@ export type Pet = {
 
 export type PetConnection = {
   __typename?: 'PetConnection';
+  /** Sized by the `first` of the field that returned the connection (its `sizedFields`). */
   edges: Array<PetEdge>;
   pageInfo: PageInfo;
+  /** Costs 1 (scalars are otherwise free): a COUNT over all the tenant's matching pets, not one page. */
   totalCount: Scalars['Int']['output'];
 };
 
