@@ -34,6 +34,8 @@ const config: CodegenConfig = {
       Tenant: '../repository#TenantRow',
       User: '../repository#UserRow',
       ConfigEntry: '../repository#ConfigRow',
+      PlanDefinition: '../repository#PlanVersionRow',
+      LimitChange: '../repository#LimitChangeRow',
     }),
     ...subgraph('usage', {
       Tenant: '../repository#TenantRef',

@@ -22,7 +22,10 @@ import { createGateway, type Gateway } from '../gateway/src/server';
 import { createPetsSubgraph } from '../subgraphs/pets/server';
 import { createTenantsSubgraph } from '../subgraphs/tenants/server';
 import { createUsageSubgraph } from '../subgraphs/usage/server';
-import { createUsageRecorder, type UsageRecorder } from '../subgraphs/usage/recorder';
+import { startUsageConsumer, type UsageConsumer } from '../subgraphs/usage/metering';
+import { monthToDate } from '../subgraphs/usage/repository';
+import { createUsageSink, type UsageSink } from '../gateway/src/usage-sink';
+import { USAGE_GROUP, USAGE_STREAM } from '../tenancy/usage-stream';
 
 export interface Stack {
   urls: Partial<Record<'gateway' | 'pets' | 'tenants' | 'usage', string>>;
@@ -35,7 +38,12 @@ export interface Stack {
   /** The gateway's context key pair (absent in a subgraph-only process) and the dev issuer's. */
   keys: { context?: KeyPair; issuer?: KeyPair };
   gateway?: Gateway;
-  recorder?: UsageRecorder;
+  usage: {
+    sink?: UsageSink;
+    consumer?: UsageConsumer;
+    /** Resolves when every operation finished so far is aggregated in PostgreSQL (tests). */
+    flush(timeoutMs?: number): Promise<void>;
+  };
   logger: Logger;
   close(): Promise<void>;
 }
@@ -112,10 +120,19 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     urls[name] = running.url;
   }
 
+  let consumer: UsageConsumer | undefined;
+  if (services.has('usage') && config.USAGE_CONSUMER) {
+    consumer = startUsageConsumer({ store, db, logger });
+    closers.push(() => consumer!.stop());
+  }
+
   let gateway: Gateway | undefined;
-  let recorder: UsageRecorder | undefined;
+  let sink: UsageSink | undefined;
   if (services.has('gateway')) {
-    recorder = createUsageRecorder({ db, logger, flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS });
+    sink = createUsageSink({ store, logger });
+    if (!services.has('usage') && store.kind === 'memory') {
+      logger.warn('this gateway has no usage service beside it and no REDIS_URL: usage is not aggregated');
+    }
     gateway = await createGateway({
       db,
       store,
@@ -139,15 +156,17 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       baseDomain: config.BASE_DOMAIN,
       tenantCache: { l1TtlMs: config.TENANT_CACHE_L1_TTL_MS, l2TtlSeconds: config.TENANT_CACHE_L2_TTL_SECONDS },
       metricsOptions: { maxTenantLabels: config.METRICS_MAX_TENANT_LABELS },
-      recordUsage: recorder.record,
+      recordUsage: sink.record,
+      monthToDate: (tenantId) => db.transaction({ tenantId }, monthToDate),
       introspection: config.NODE_ENV !== 'production',
     });
     const running = await gateway.listen(config.GATEWAY_PORT, config.HOST);
     urls.gateway = running.url;
-    closers.push(async () => {
+    // The gateway closes first, so its last usage events still reach a running consumer.
+    closers.unshift(async () => {
       await running.close();
       await gateway!.stop();
-      await recorder!.close();
+      await sink!.close();
     });
   }
   for (const { running, stop } of started) {
@@ -165,7 +184,18 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     store,
     keys: { context, issuer: devKeys?.issuer },
     gateway,
-    recorder,
+    usage: {
+      sink,
+      consumer,
+      async flush(timeoutMs = 10_000) {
+        await sink?.flush();
+        const deadline = Date.now() + timeoutMs;
+        while ((await store.streamBacklog(USAGE_STREAM, USAGE_GROUP)) > 0) {
+          if (Date.now() > deadline) throw new Error('usage stream not drained in time');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      },
+    },
     logger,
     async close() {
       for (const close of closers) await close().catch((error) => logger.error({ err: error }, 'close failed'));

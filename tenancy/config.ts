@@ -45,7 +45,8 @@ const schema = z.object({
   METRICS_MAX_TENANT_LABELS: z.coerce.number().int().min(0).max(10_000).default(50),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED: bool.default(true),
-  USAGE_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(3_600_000).default(200),
+  /** Whether this process's usage service aggregates the usage stream (turn off to run aggregation elsewhere). */
+  USAGE_CONSUMER: bool.default(true),
 });
 
 export type Env = z.infer<typeof schema>;

@@ -10,7 +10,7 @@ export type Plan = 'free' | 'starter' | 'pro' | 'enterprise';
 export type IsolationTier = 'shared' | 'schema' | 'database';
 export type TenantStatus = 'active' | 'suspended';
 
-/** What a tenant's plan allows (the plans table; DESIGN.md, Quotas). */
+/** What a tenant may spend: its plan's current version, overridden per tenant (the registry's effective limits; DESIGN.md, Quotas). */
 export interface PlanLimits {
   /** Cost units per calendar month (UTC). */
   monthlyBudget: number;
@@ -22,6 +22,10 @@ export interface PlanLimits {
   maxOperationCost: number;
   /** Operations of the tenant in flight at once. */
   maxConcurrency: number;
+  /** Share of the monthly budget, in percent, at which the tenant is warned (monthly soft limit). */
+  softLimitPercent: number;
+  /** Percent above the monthly budget still admitted before the hard limit rejects (grace margin). */
+  gracePercent: number;
 }
 
 /** A row of the tenants registry, as the gateway caches it. */

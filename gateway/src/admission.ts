@@ -1,7 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ErrorCode, requestError } from '../../tenancy/errors';
 import type { Logger } from '../../tenancy/logger';
-import { tenantKey, type BucketPolicy, type BucketState, type KeyValueStore } from '../../tenancy/store';
+import type { PlanLimits, TenantContext } from '../../tenancy/context';
+import { tenantKey, type BucketPolicy, type BucketState, type KeyValueStore, type MonthlyCounter } from '../../tenancy/store';
 import type { CostModel } from './cost';
 import type { GatewayContext } from './subgraph-fetch';
 
@@ -20,6 +21,43 @@ export interface AdmissionOptions {
   slotLeaseMs?: number;
   /** Called once per finished operation with what it cost (usage metering, metrics). */
   onFinished?: (context: GatewayContext, outcome: Outcome) => void;
+  /**
+   * The tenant's spend this month as PostgreSQL has it, to seed the store's counter when it has none
+   * (new month, or Redis lost it). Without it the counter starts at zero.
+   */
+  monthToDate?: (tenantId: string) => Promise<number>;
+}
+
+/** A quota event, published on QUOTA_EVENTS_CHANNEL (JSON) for dashboards and alerting. */
+export interface QuotaEvent {
+  type: 'soft_limit_reached' | 'hard_limit_reached';
+  tenantId: string;
+  tenantSlug: string;
+  used: number;
+  limit: number;
+  month: string;
+  at: string;
+}
+export const QUOTA_EVENTS_CHANNEL = 'quota-events';
+
+/** The calendar month (UTC) as YYYY-MM, and when it ends. */
+export function monthOf(now = new Date()): { id: string; endsAt: Date } {
+  const id = now.toISOString().slice(0, 7);
+  return { id, endsAt: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)) };
+}
+
+/** The month's counter for a tenant: hard limit is the budget plus the plan's grace margin. */
+export function monthlyCounter(tenant: TenantContext, limits: PlanLimits, now = new Date()): MonthlyCounter & { month: string; endsAt: Date } {
+  const { id, endsAt } = monthOf(now);
+  const { gracePercent } = limits;
+  return {
+    key: tenantKey(tenant.tenantSlug, `month:${id}`),
+    hardLimit: Math.floor(limits.monthlyBudget * (1 + gracePercent / 100)),
+    // Kept a few days past the month's end: late refunds of the month's last operations still land.
+    ttlSeconds: Math.ceil((endsAt.getTime() - now.getTime()) / 1000) + 3 * 86_400,
+    month: id,
+    endsAt,
+  };
 }
 
 export interface Outcome {
@@ -57,15 +95,33 @@ export function rateLimitHeaders(policy: BucketPolicy, available: number): Recor
 }
 
 export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<GatewayContext> {
-  const { store, costModel, logger, slotLeaseMs = 60_000, onFinished } = options;
+  const { store, costModel, logger, slotLeaseMs = 60_000, onFinished, monthToDate } = options;
+
+  function announce(event: QuotaEvent) {
+    logger.warn({ audit: event.type, used: event.used, limit: event.limit, month: event.month }, 'tenant quota event');
+    store.publish(QUOTA_EVENTS_CHANNEL, JSON.stringify(event)).catch(() => {});
+  }
   return {
     async requestDidStart({ contextValue }) {
       const { tenant, limits } = contextValue;
       const policy: BucketPolicy = { capacity: limits.bucketCapacity, restoreRate: limits.restoreRate };
+      const month = monthlyCounter(tenant, limits);
+      const softLimit = Math.floor((limits.monthlyBudget * limits.softLimitPercent) / 100);
       let requested = 0;
       let admitted = false;
       let slotHeld = false;
       let bucket: BucketState | undefined;
+      let monthUsed: number | undefined;
+
+      const take = async () => {
+        let state = await store.takeTokens(bucketKey(tenant.tenantSlug), requested, policy, month);
+        if (state.monthUnknown) {
+          const used = monthToDate ? await monthToDate(tenant.tenantId) : 0;
+          await store.seedCounter(month.key, used, month.ttlSeconds);
+          state = await store.takeTokens(bucketKey(tenant.tenantSlug), requested, policy, month);
+        }
+        return state;
+      };
 
       return {
         async didResolveOperation({ document, operationName, request, response, operation }) {
@@ -86,7 +142,21 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
             });
           }
           slotHeld = true;
-          bucket = await store.takeTokens(bucketKey(tenant.tenantSlug), requested, policy);
+          bucket = await take();
+          monthUsed = bucket.monthUsed;
+          if (bucket.refusal === 'quota') {
+            const retryAfter = Math.max(1, Math.ceil((month.endsAt.getTime() - Date.now()) / 1000));
+            response.http.headers.set('retry-after', String(retryAfter));
+            if (await store.setIfAbsent(tenantKey(tenant.tenantSlug, `hard:${month.month}`), '1', month.ttlSeconds)) {
+              announce({ type: 'hard_limit_reached', tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug, used: bucket.monthUsed ?? 0, limit: limits.monthlyBudget, month: month.month, at: new Date().toISOString() });
+            }
+            throw requestError(ErrorCode.QUOTA_EXCEEDED, `The monthly budget of ${limits.monthlyBudget} is spent; it resets at ${month.endsAt.toISOString()}`, {
+              retryAfter,
+              used: bucket.monthUsed,
+              limit: limits.monthlyBudget,
+              resetsAt: month.endsAt.toISOString(),
+            });
+          }
           if (!bucket.allowed) {
             const retryAfter = Math.max(1, Math.ceil(bucket.retryAfterMs / 1000));
             response.http.headers.set('retry-after', String(retryAfter));
@@ -96,6 +166,12 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
             });
           }
           admitted = true;
+          if (monthUsed !== undefined && monthUsed >= softLimit && monthUsed - requested < softLimit) {
+            // Crossed just now; the flag makes it one event per tenant per month across all gateways.
+            if (await store.setIfAbsent(tenantKey(tenant.tenantSlug, `soft:${month.month}`), '1', month.ttlSeconds)) {
+              announce({ type: 'soft_limit_reached', tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug, used: monthUsed, limit: limits.monthlyBudget, month: month.month, at: new Date().toISOString() });
+            }
+          }
         },
 
         async willSendResponse({ response, document, operationName, request, errors }) {
@@ -110,7 +186,12 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
               logger.warn({ err: error }, 'actual cost could not be computed; charging the requested cost');
               actual = requested;
             }
-            if (actual < requested) bucket = await store.refundTokens(bucketKey(tenant.tenantSlug), requested - actual, policy);
+            if (actual < requested) {
+              bucket = await store.refundTokens(bucketKey(tenant.tenantSlug), requested - actual, policy, month);
+              // The month's counter expired in between: the bucket still gets its refund.
+              if (bucket.monthUnknown) bucket = await store.refundTokens(bucketKey(tenant.tenantSlug), requested - actual, policy);
+              monthUsed = bucket.monthUsed ?? monthUsed;
+            }
           }
           const available = bucket?.available ?? (await store.peekTokens(bucketKey(tenant.tenantSlug), policy)).available;
           const cost: CostExtension = {
@@ -119,6 +200,16 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
             throttleStatus: { maximumAvailable: policy.capacity, currentlyAvailable: Math.floor(available), restoreRate: policy.restoreRate },
           };
           result.extensions = { ...result.extensions, cost };
+          if (monthUsed !== undefined && monthUsed >= softLimit) {
+            result.extensions.warnings = [
+              {
+                code: 'QUOTA_SOFT_LIMIT',
+                message: `${Math.floor((monthUsed / limits.monthlyBudget) * 100)}% of the monthly budget is spent`,
+                used: monthUsed,
+                limit: limits.monthlyBudget,
+              },
+            ];
+          }
           for (const [name, value] of Object.entries(rateLimitHeaders(policy, available))) response.http.headers.set(name, value);
           const code = errors?.[0]?.extensions?.code ?? result.errors?.[0]?.extensions?.code;
           onFinished?.(contextValue, {

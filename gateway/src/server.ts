@@ -16,7 +16,7 @@ import { createMetrics, type MetricsOptions } from '../../tenancy/metrics';
 import { schemaPath, SUPERGRAPH_FILE } from '../../tenancy/schema-files';
 import type { KeyValueStore } from '../../tenancy/store';
 import { listen } from '../../tenancy/subgraph-server';
-import type { UsageEvent } from '../../subgraphs/usage/repository';
+import type { UsageEvent } from '../../tenancy/usage-stream';
 import { createAuthenticator } from './auth';
 import { createCostModel } from './cost';
 import { useAdmission } from './admission';
@@ -45,8 +45,10 @@ export interface GatewayOptions {
   baseDomain?: string;
   tenantCache?: { l1TtlMs?: number; l2TtlSeconds?: number };
   metricsOptions?: MetricsOptions;
-  /** Where each finished operation's usage goes (the usage subgraph's recorder). */
+  /** Where each finished operation's usage goes (the usage stream, see usage-sink.ts). */
   recordUsage?: (event: UsageEvent) => void;
+  /** The tenant's spend this month from PostgreSQL, to seed the store's monthly counter. */
+  monthToDate?: (tenantId: string) => Promise<number>;
   /** Serve introspection. @default true */
   introspection?: boolean;
 }
@@ -65,6 +67,8 @@ interface RegistryRow {
   restore_rate: number;
   max_operation_cost: number;
   max_concurrency: number;
+  soft_limit_percent: number;
+  grace_percent: number;
 }
 
 const tenantRecordOf = (row: RegistryRow): TenantRecord => ({
@@ -80,6 +84,8 @@ const tenantRecordOf = (row: RegistryRow): TenantRecord => ({
     restoreRate: Number(row.restore_rate),
     maxOperationCost: row.max_operation_cost,
     maxConcurrency: row.max_concurrency,
+    softLimitPercent: row.soft_limit_percent,
+    gracePercent: row.grace_percent,
   },
 });
 const TENANT_PATH = /^\/t\/([^/]+)\/graphql$/;
@@ -130,6 +136,7 @@ export async function createGateway(options: GatewayOptions) {
     store,
     costModel,
     logger,
+    monthToDate: options.monthToDate,
     onFinished(context, outcome) {
       metrics.observe(outcome.operationName, outcome.status, context.tenant.tenantSlug, outcome.latencyMs / 1000);
       recordUsage?.({
@@ -139,6 +146,7 @@ export async function createGateway(options: GatewayOptions) {
         actualCost: outcome.actualCost,
         latencyMs: outcome.latencyMs,
         outcome: outcome.status,
+        at: Date.now(),
       });
     },
   });

@@ -1,10 +1,11 @@
 import { ErrorCode, graphQLError, notFound, badInput } from '../../tenancy/errors';
-import { isUuid } from '../../tenancy/db';
+import { isUuid, type Queryable } from '../../tenancy/db';
 import { pageSize, text } from '../../tenancy/validation';
-import type { IsolationTier, TenantStatus } from '../../tenancy/context';
+import type { IsolationTier, Plan, TenantStatus } from '../../tenancy/context';
 import type { Resolvers } from './generated/resolvers-types';
 import * as repo from './repository';
 import type { TenantsContext } from './context';
+import { checkOverrides, nextOverrides, nextPlanLimits, NO_OVERRIDES, sameOverrides, samePlanLimits, type Overrides } from './limits';
 
 export const SLUG = /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/;
 /** Slugs that would collide with routes or hostnames we use ourselves. */
@@ -29,6 +30,52 @@ async function findTenant(ctx: TenantsContext, id: string) {
   return tenant;
 }
 
+/**
+ * A plan change reaches every tenant on the plan: each one's cached record is dropped. Announced a
+ * batch at a time so that a plan with many tenants neither floods the store nor takes forever.
+ */
+const ANNOUNCE_BATCH = 50;
+async function announceAll(tenantChanged: TenantChanged, slugs: readonly string[]): Promise<void> {
+  for (let i = 0; i < slugs.length; i += ANNOUNCE_BATCH) await Promise.all(slugs.slice(i, i + ANNOUNCE_BATCH).map(tenantChanged));
+}
+
+/**
+ * One change of the selected tenant's overrides, in one platform-admin transaction: lock the row,
+ * compute and check the next overrides, write them and their history entry. Returns the tenant, and
+ * whether anything changed (an unchanged result writes no history).
+ */
+async function changeOverrides(
+  ctx: TenantsContext,
+  compute: (q: Queryable, current: { plan: Plan; version: number; overrides: Overrides }) => Promise<{ next: Overrides; revertedTo: number | null }>,
+) {
+  return ctx.withPlatformAdmin(async (q) => {
+    const current = await repo.lockOverrides(q);
+    const { next, revertedTo } = await compute(q, current);
+    const changed = !sameOverrides(current.overrides, next);
+    if (changed) {
+      const version = current.version + 1;
+      await repo.saveOverrides(q, next, version, ctx.tenant.subject);
+      await repo.appendLimitHistory(q, {
+        version,
+        action: revertedTo === null ? 'set' : 'revert',
+        revertedTo,
+        changedBy: ctx.tenant.subject,
+        before: current.overrides,
+        after: next,
+      });
+    }
+    const tenant = await repo.currentTenantRow(q);
+    if (!tenant) throw notFound('Tenant');
+    return { tenant, changed, version: current.version + (changed ? 1 : 0) };
+  });
+}
+
+async function planAndRanges(q: Queryable, plan: Plan) {
+  const [definition] = await repo.currentPlans(q, { plan });
+  if (!definition) throw notFound('Plan');
+  return definition;
+}
+
 async function findUser(ctx: TenantsContext, id: string) {
   const user = await ctx.loaders.userById.load(id);
   if (!user) ctx.auditNotFound('User', [id]);
@@ -50,6 +97,8 @@ export function createResolvers(tenantChanged: TenantChanged): Resolvers {
       },
       users: (_root, { first }, ctx) => ctx.withTenant((q) => repo.listUsers(q, pageSize(first, 50))),
       tenantConfig: (_root, _args, ctx) => ctx.withTenant(repo.listConfig),
+      plans: (_root, _args, ctx) => ctx.withTenant((q) => repo.currentPlans(q)),
+      planVersions: (_root, { plan, first }, ctx) => ctx.withTenant((q) => repo.planVersions(q, plan, pageSize(first, 20))),
     },
     Mutation: {
       async createTenant(_root, { input }, ctx) {
@@ -96,12 +145,72 @@ export function createResolvers(tenantChanged: TenantChanged): Resolvers {
         return ctx.withTenant((q) => repo.upsertConfig(q, key, value));
       },
       deleteTenantConfig: (_root, { key }, ctx) => ctx.withTenant((q) => repo.deleteConfig(q, key)),
+      async setTenantLimits(_root, { input }, ctx) {
+        const { tenant, changed, version } = await changeOverrides(ctx, async (q, current) => {
+          const plan = await planAndRanges(q, current.plan);
+          return { next: nextOverrides(current.overrides, input, current.plan, plan.limits, plan.allowedRanges), revertedTo: null };
+        });
+        if (changed) {
+          ctx.logger.info({ audit: 'tenant_limits_changed', slug: tenant.slug, version, by: ctx.tenant.subject }, 'tenant limits changed');
+          await tenantChanged(tenant.slug);
+        }
+        return tenant;
+      },
+      async revertTenantLimits(_root, { version: target }, ctx) {
+        const { tenant, changed, version } = await changeOverrides(ctx, async (q, current) => {
+          if (!Number.isInteger(target) || target < 0 || target > current.version) {
+            throw badInput(`version must be between 0 (no overrides) and ${current.version}`, { argument: 'version' });
+          }
+          const entry = target === 0 ? null : await repo.limitHistoryEntry(q, target);
+          if (target !== 0 && !entry) throw badInput(`version ${target} is not in the limit history`, { argument: 'version' });
+          const next = entry?.after ?? NO_OVERRIDES;
+          const plan = await planAndRanges(q, current.plan);
+          checkOverrides(next, current.plan, plan.limits, plan.allowedRanges, 'version');
+          return { next, revertedTo: target };
+        });
+        if (changed) {
+          ctx.logger.info({ audit: 'tenant_limits_reverted', slug: tenant.slug, version, to: target, by: ctx.tenant.subject }, 'tenant limits reverted');
+          await tenantChanged(tenant.slug);
+        }
+        return tenant;
+      },
+      async setPlanLimits(_root, { plan: name, input }, ctx) {
+        const { definition, slugs, changed } = await ctx.withPlatformAdmin(async (q) => {
+          const [current] = await repo.currentPlans(q, { plan: name, forUpdate: true });
+          if (!current) throw notFound('Plan');
+          const next = nextPlanLimits(current.limits, input);
+          if (samePlanLimits(current.limits, next)) return { definition: current, slugs: [], changed: false };
+          await repo.updatePlanLimits(q, name, next, ctx.tenant.subject);
+          const [definition] = await repo.currentPlans(q, { plan: name });
+          return { definition: definition!, slugs: await repo.slugsOnPlan(q, name), changed: true };
+        });
+        if (changed) {
+          ctx.logger.info({ audit: 'plan_limits_changed', plan: name, version: definition.version, tenants: slugs.length, by: ctx.tenant.subject }, 'plan limits changed');
+        }
+        await announceAll(tenantChanged, slugs);
+        return definition;
+      },
     },
     Tenant: {
       __resolveReference: (ref, ctx) => findTenant(ctx, ref.id),
       status: (tenant) => (tenant.status === 'active' ? 'ACTIVE' : 'SUSPENDED'),
       isolation: (tenant) => tenant.isolation.toUpperCase() as 'SHARED' | 'SCHEMA' | 'DATABASE',
       createdAt: (tenant) => tenant.createdAt.toISOString(),
+      async limits(tenant, _args, ctx) {
+        const limits = await ctx.loaders.limitsByTenantId.load(tenant.id);
+        if (!limits) throw notFound('Tenant');
+        return limits;
+      },
+      // A tenant never overridden has no row: every limit is the plan's.
+      limitOverrides: async (tenant, _args, ctx) => (await ctx.loaders.overridesByTenantId.load(tenant.id)) ?? NO_OVERRIDES,
+      limitHistory: (tenant, { first }, ctx) => ctx.withTenant((q) => repo.limitHistory(q, tenant.id, pageSize(first, 50))),
+    },
+    PlanDefinition: {
+      createdAt: (plan) => plan.createdAt.toISOString(),
+    },
+    LimitChange: {
+      kind: (change) => (change.action === 'set' ? 'SET' : 'REVERT'),
+      changedAt: (change) => change.changedAt.toISOString(),
     },
     User: {
       __resolveReference: (ref, ctx) => findUser(ctx, ref.id),

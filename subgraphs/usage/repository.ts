@@ -1,5 +1,6 @@
 import type { Queryable } from '../../tenancy/db';
 import type { Plan } from '../../tenancy/context';
+import type { UsageEvent } from '../../tenancy/usage-stream';
 
 export interface TenantRef {
   id: string;
@@ -25,19 +26,18 @@ export interface OperationRow {
 export const BURN_WINDOW_MINUTES = 5;
 
 /**
- * The caller's tenant's month so far, from recorded usage. Months are calendar months in UTC. The
- * plan comes from the tenants registry row (RLS shows only the caller's), limits from the plans table.
+ * The caller's tenant's month so far, from the usage aggregates. Months are calendar months in UTC.
+ * Limits are the tenant's effective ones (its overrides, else its plan's current version).
  */
 export async function quotaOfTenants(q: Queryable, ids: readonly string[]): Promise<QuotaRow[]> {
   const { rows } = await q.query<QuotaRow>(
-    `WITH month AS (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start)
-     SELECT t.id AS "tenantId", p.name AS plan, p.monthly_budget AS "limit", p.restore_rate AS "restoreRate",
-       coalesce((SELECT sum(u.actual_cost) FROM usage_events u, month
-                 WHERE u.tenant_id = t.id AND u.created_at >= month.start), 0)::int AS used,
-       coalesce((SELECT sum(u.actual_cost) FROM usage_events u
-                 WHERE u.tenant_id = t.id AND u.created_at >= now() - make_interval(mins => $2)), 0)::float8 / $2 AS "burnRatePerMinute",
-       (SELECT (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC') AS "resetsAt"
-     FROM tenants t JOIN plans p ON p.name = t.plan
+    `SELECT t.id AS "tenantId", e.plan, e.monthly_budget AS "limit", e.restore_rate AS "restoreRate",
+       coalesce((SELECT m.cost FROM usage_month m
+                 WHERE m.tenant_id = t.id AND m.month = (date_trunc('month', now() AT TIME ZONE 'UTC'))::date), 0)::int AS used,
+       coalesce((SELECT sum(m.cost) FROM usage_minute m
+                 WHERE m.tenant_id = t.id AND m.minute > now() - make_interval(mins => $2)), 0)::float8 / $2 AS "burnRatePerMinute",
+       (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC' AS "resetsAt"
+     FROM tenants t JOIN tenant_effective_limits e ON e.tenant_id = t.id
      WHERE t.id = current_tenant_id() AND t.id = ANY($1::uuid[])`,
     [ids, BURN_WINDOW_MINUTES],
   );
@@ -53,27 +53,49 @@ export async function recentOperations(q: Queryable, first: number): Promise<Ope
   return rows;
 }
 
-export interface UsageEvent {
-  tenantId: string;
-  operationName: string | null;
-  requestedCost: number;
-  actualCost: number;
-  latencyMs: number;
-  outcome: string;
-}
-
-/** Appends one tenant's usage events (one statement), inside that tenant's transaction. */
-export async function insertUsage(q: Queryable, events: readonly UsageEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await q.query(
-    `INSERT INTO usage_events (tenant_id, operation_name, requested_cost, actual_cost, latency_ms, outcome)
-     SELECT current_tenant_id(), * FROM unnest($1::text[], $2::int[], $3::int[], $4::real[], $5::text[])`,
+/**
+ * Writes one tenant's usage events, inside that tenant's transaction, in one statement: raw events
+ * (idempotent on the stream id: a redelivered entry is not counted twice) and, from the rows really
+ * inserted, the per-minute and per-month aggregates.
+ */
+export async function recordUsage(q: Queryable, events: ReadonlyArray<UsageEvent & { streamId: string }>): Promise<number> {
+  if (events.length === 0) return 0;
+  const { rows } = await q.query<{ inserted: number }>(
+    `WITH ins AS (
+       INSERT INTO usage_events (tenant_id, stream_id, operation_name, requested_cost, actual_cost, latency_ms, outcome, created_at)
+       SELECT current_tenant_id(), * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::real[], $6::text[], $7::timestamptz[])
+       ON CONFLICT (tenant_id, stream_id) DO NOTHING
+       RETURNING created_at, actual_cost
+     ), minutes AS (
+       INSERT INTO usage_minute (tenant_id, minute, cost, operations)
+       SELECT current_tenant_id(), date_trunc('minute', created_at), sum(actual_cost), count(*) FROM ins GROUP BY 2
+       ON CONFLICT (tenant_id, minute) DO UPDATE
+         SET cost = usage_minute.cost + excluded.cost, operations = usage_minute.operations + excluded.operations
+     ), months AS (
+       INSERT INTO usage_month (tenant_id, month, cost, operations)
+       SELECT current_tenant_id(), (date_trunc('month', created_at AT TIME ZONE 'UTC'))::date, sum(actual_cost), count(*) FROM ins GROUP BY 2
+       ON CONFLICT (tenant_id, month) DO UPDATE
+         SET cost = usage_month.cost + excluded.cost, operations = usage_month.operations + excluded.operations
+     )
+     SELECT count(*)::int AS inserted FROM ins`,
     [
+      events.map((e) => e.streamId),
       events.map((e) => e.operationName),
       events.map((e) => e.requestedCost),
       events.map((e) => e.actualCost),
       events.map((e) => e.latencyMs),
       events.map((e) => e.outcome),
+      events.map((e) => new Date(e.at).toISOString()),
     ],
   );
+  return rows[0]?.inserted ?? 0;
+}
+
+/** The tenant's spend this month (UTC), from the aggregate: what a gateway seeds its counter with. */
+export async function monthToDate(q: Queryable): Promise<number> {
+  const { rows } = await q.query<{ used: number }>(
+    `SELECT coalesce((SELECT cost FROM usage_month WHERE tenant_id = current_tenant_id()
+                      AND month = (date_trunc('month', now() AT TIME ZONE 'UTC'))::date), 0)::float8 AS used`,
+  );
+  return Number(rows[0]?.used ?? 0);
 }

@@ -31,6 +31,13 @@ export const resolvers: Resolvers = {
     remaining: (quota) => Math.max(0, quota.limit - quota.used),
     burnRatePerMinute: (quota) => Math.round(quota.burnRatePerMinute * 100) / 100,
     resetsAt: (quota) => quota.resetsAt.toISOString(),
+    projectedExhaustionAt: (quota) => {
+      const remaining = Math.max(0, quota.limit - quota.used);
+      if (remaining === 0) return new Date().toISOString();
+      if (quota.burnRatePerMinute <= 0) return null;
+      const at = Date.now() + (remaining / quota.burnRatePerMinute) * 60_000;
+      return at < quota.resetsAt.getTime() ? new Date(at).toISOString() : null;
+    },
   },
   OperationUsage: {
     at: (op) => op.at.toISOString(),

@@ -1,23 +1,31 @@
 import { EventEmitter } from 'node:events';
-import { refill, retryAfterMs, type BucketPolicy, type BucketState, type KeyValueStore } from './types';
+import {
+  refill,
+  retryAfterMs,
+  type BucketPolicy,
+  type BucketState,
+  type KeyValueStore,
+  type MonthlyCounter,
+  type StreamEntry,
+} from './types';
+
+interface Group {
+  /** Index in entries of the next never-delivered entry. */
+  next: number;
+  /** Delivered, unacknowledged: id -> consumer. */
+  pending: Map<string, string>;
+}
 
 /** In-process store for a single-process stack; same semantics as the Redis adapter. */
 export function createMemoryStore(): KeyValueStore {
   const values = new Map<string, { value: string; expiresAt: number }>();
-  const bus = new EventEmitter();
-  bus.setMaxListeners(0);
   const buckets = new Map<string, { tokens: number; at: number }>();
   const slots = new Map<string, Map<string, number>>();
+  const streams = new Map<string, { entries: StreamEntry[]; groups: Map<string, Group>; seq: number }>();
+  const bus = new EventEmitter();
+  bus.setMaxListeners(0);
   let closed = false;
-  // Synchronous read-modify-write: atomic within the one process that shares this store.
-  const bucket = (key: string, policy: BucketPolicy, change: (tokens: number) => { tokens: number; allowed: boolean; cost: number }): BucketState => {
-    const now = Date.now();
-    const current = buckets.get(key);
-    const tokens = current ? refill(current.tokens, current.at, now, policy) : policy.capacity;
-    const next = change(tokens);
-    buckets.set(key, { tokens: next.tokens, at: now });
-    return { allowed: next.allowed, available: next.tokens, retryAfterMs: next.allowed ? 0 : retryAfterMs(next.cost, next.tokens, policy) };
-  };
+
   const live = (key: string) => {
     const entry = values.get(key);
     if (!entry) return undefined;
@@ -27,6 +35,69 @@ export function createMemoryStore(): KeyValueStore {
     }
     return entry;
   };
+
+  // Synchronous read-modify-write: atomic within the one process that shares this store. The same
+  // rules as the Redis script, step for step.
+  function bucket(key: string, policy: BucketPolicy, cost: number, refund: number, month?: MonthlyCounter): BucketState {
+    const now = Date.now();
+    let used: number | undefined;
+    if (month) {
+      const counter = live(month.key);
+      if (!counter) {
+        const current = buckets.get(key);
+        return { allowed: false, monthUnknown: true, available: current ? refill(current.tokens, current.at, now, policy) : policy.capacity, retryAfterMs: 0 };
+      }
+      used = Number(counter.value);
+    }
+    const current = buckets.get(key);
+    let tokens = current ? refill(current.tokens, current.at, now, policy) : policy.capacity;
+    let allowed = true;
+    let refusal: BucketState['refusal'];
+    if (refund > 0) {
+      tokens = Math.min(policy.capacity, tokens + refund);
+      if (used !== undefined) used = Math.max(0, used - refund);
+    }
+    if (cost > 0) {
+      if (used !== undefined && month && used + cost > month.hardLimit) {
+        allowed = false;
+        refusal = 'quota';
+      } else if (cost <= tokens) {
+        tokens -= cost;
+        if (used !== undefined) used += cost;
+      } else {
+        allowed = false;
+        refusal = 'bucket';
+      }
+    }
+    buckets.set(key, { tokens, at: now });
+    if (month && used !== undefined) values.set(month.key, { value: String(used), expiresAt: live(month.key)!.expiresAt });
+    return {
+      allowed,
+      refusal,
+      available: tokens,
+      retryAfterMs: refusal === 'bucket' ? retryAfterMs(cost, tokens, policy) : 0,
+      ...(used !== undefined ? { monthUsed: used } : {}),
+    };
+  }
+
+  function stream(name: string) {
+    let s = streams.get(name);
+    if (!s) {
+      s = { entries: [], groups: new Map(), seq: 0 };
+      streams.set(name, s);
+    }
+    return s;
+  }
+  function group(name: string, groupName: string): Group {
+    const s = stream(name);
+    let g = s.groups.get(groupName);
+    if (!g) {
+      g = { next: 0, pending: new Map() };
+      s.groups.set(groupName, g);
+    }
+    return g;
+  }
+
   return {
     kind: 'memory',
     async get(key) {
@@ -36,10 +107,11 @@ export function createMemoryStore(): KeyValueStore {
       values.set(key, { value, expiresAt: ttlSeconds === undefined ? Infinity : Date.now() + ttlSeconds * 1000 });
     },
     async del(key) {
-      // Like Redis DEL: whatever the key holds (a value, a bucket, a set of slots).
+      // Like Redis DEL: whatever the key holds (a value, a bucket, a set of slots, a stream).
       values.delete(key);
       buckets.delete(key);
       slots.delete(key);
+      streams.delete(key);
     },
     async publish(channel, message) {
       // Delivered asynchronously, like Redis pub/sub, so a publisher never re-enters its own handler.
@@ -54,14 +126,26 @@ export function createMemoryStore(): KeyValueStore {
     async ping() {
       return !closed;
     },
-    async takeTokens(key, cost, policy) {
-      return bucket(key, policy, (tokens) => (cost <= tokens ? { tokens: tokens - cost, allowed: true, cost } : { tokens, allowed: false, cost }));
+    async takeTokens(key, cost, policy, month) {
+      return bucket(key, policy, cost, 0, month);
     },
-    async refundTokens(key, amount, policy) {
-      return bucket(key, policy, (tokens) => ({ tokens: Math.min(policy.capacity, tokens + Math.max(0, amount)), allowed: true, cost: 0 }));
+    async refundTokens(key, amount, policy, month) {
+      return bucket(key, policy, 0, Math.max(0, amount), month);
     },
     async peekTokens(key, policy) {
-      return bucket(key, policy, (tokens) => ({ tokens, allowed: true, cost: 0 }));
+      return bucket(key, policy, 0, 0);
+    },
+    async seedCounter(key, value, ttlSeconds) {
+      if (!live(key)) values.set(key, { value: String(value), expiresAt: Date.now() + ttlSeconds * 1000 });
+    },
+    async addToCounter(key, delta) {
+      const counter = live(key);
+      if (counter) counter.value = String(Number(counter.value) + delta);
+    },
+    async setIfAbsent(key, value, ttlSeconds) {
+      if (live(key)) return false;
+      values.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
+      return true;
     },
     async acquireSlot(key, id, limit, leaseMs) {
       const now = Date.now();
@@ -75,8 +159,57 @@ export function createMemoryStore(): KeyValueStore {
     async releaseSlot(key, id) {
       slots.get(key)?.delete(id);
     },
+    async appendToStream(name, fields) {
+      const s = stream(name);
+      const id = `${Date.now()}-${s.seq++}`;
+      s.entries.push({ id, fields: { ...fields } });
+      setImmediate(() => bus.emit(`stream:${name}`));
+      return id;
+    },
+    async readStream(name, groupName, consumer, { count, blockMs }) {
+      const s = stream(name);
+      const g = group(name, groupName);
+      const mine = s.entries.filter((e) => g.pending.get(e.id) === consumer).slice(0, count);
+      if (mine.length) return mine;
+      if (g.next >= s.entries.length && blockMs > 0 && !closed) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, blockMs);
+          function done() {
+            clearTimeout(timer);
+            bus.off(`stream:${name}`, done);
+            resolve();
+          }
+          bus.on(`stream:${name}`, done);
+        });
+      }
+      const fresh = s.entries.slice(g.next, g.next + count);
+      g.next += fresh.length;
+      for (const entry of fresh) g.pending.set(entry.id, consumer);
+      return fresh;
+    },
+    async ackStream(name, groupName, ids) {
+      const s = stream(name);
+      const g = group(name, groupName);
+      for (const id of ids) g.pending.delete(id);
+      // Drop what every group has consumed and acknowledged, so a long-running process stays small.
+      let keep = Infinity;
+      for (const each of s.groups.values()) {
+        keep = Math.min(keep, each.next);
+        for (const pendingId of each.pending.keys()) keep = Math.min(keep, s.entries.findIndex((e) => e.id === pendingId));
+      }
+      if (keep > 0 && Number.isFinite(keep)) {
+        s.entries.splice(0, keep);
+        for (const each of s.groups.values()) each.next -= keep;
+      }
+    },
+    async streamBacklog(name, groupName) {
+      const s = stream(name);
+      const g = group(name, groupName);
+      return s.entries.length - g.next + g.pending.size;
+    },
     async close() {
       closed = true;
+      bus.emit('close');
       bus.removeAllListeners();
       values.clear();
     },

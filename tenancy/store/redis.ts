@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { BucketState, KeyValueStore } from './types';
+import type { BucketPolicy, BucketState, KeyValueStore, MonthlyCounter, StreamEntry } from './types';
 
 /**
  * The token bucket as one script, so that any number of gateways sharing Redis change a bucket only
@@ -12,6 +12,7 @@ local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local refund = tonumber(ARGV[4])
+local hard = tonumber(ARGV[5])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -19,12 +20,23 @@ local tokens = tonumber(state[1])
 local at = tonumber(state[2])
 if tokens == nil or at == nil then tokens = capacity; at = now end
 tokens = math.min(capacity, tokens + math.max(0, now - at) / 1000 * rate)
+local used = nil
+if hard >= 0 then
+  used = tonumber(redis.call('GET', KEYS[2]))
+  if used == nil then return { 4, tostring(tokens), 0, '-1' } end
+end
 local allowed = 1
 local retry = 0
-if refund > 0 then tokens = math.min(capacity, tokens + refund) end
+if refund > 0 then
+  tokens = math.min(capacity, tokens + refund)
+  if used ~= nil then used = math.max(0, used - refund) end
+end
 if cost > 0 then
-  if cost <= tokens then
+  if used ~= nil and used + cost > hard then
+    allowed = 3
+  elseif cost <= tokens then
     tokens = tokens - cost
+    if used ~= nil then used = used + cost end
   else
     allowed = 0
     if cost > capacity then retry = math.ceil(capacity / rate * 1000) else retry = math.ceil((cost - tokens) / rate * 1000) end
@@ -32,7 +44,8 @@ if cost > 0 then
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 60000)
-return { allowed, tostring(tokens), retry }
+if used ~= nil then redis.call('SET', KEYS[2], tostring(used), 'KEEPTTL') end
+return { allowed, tostring(tokens), retry, tostring(used or -1) }
 `;
 
 /** Concurrency slots: a sorted set of holders scored by lease expiry. KEYS[1]; ARGV id, limit, leaseMs. */
@@ -55,24 +68,84 @@ export interface RedisStoreOptions {
 export async function createRedisStore(options: RedisStoreOptions): Promise<KeyValueStore> {
   const { url, prefix = '' } = options;
   const redisOptions = { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true };
-  const client = new Redis(url, redisOptions);
+  // Commands fail after 500 ms instead of queueing while Redis is away, so admission can fall back
+  // (gateway/src/resilient-admission.ts) rather than hold requests.
+  const client = new Redis(url, { ...redisOptions, commandTimeout: 500 });
   // A subscribed connection cannot run other commands: pub/sub gets its own.
   const subscriber = new Redis(url, redisOptions);
   // Errors are surfaced through failed commands and ping(); an 'error' event without a listener would crash.
   client.on('error', () => {});
   subscriber.on('error', () => {});
   await Promise.all([client.connect(), subscriber.connect()]);
-  client.defineCommand('tenancyBucket', { numberOfKeys: 1, lua: BUCKET_SCRIPT });
+  client.defineCommand('tenancyBucket', { numberOfKeys: 2, lua: BUCKET_SCRIPT });
   client.defineCommand('tenancySlot', { numberOfKeys: 1, lua: SLOT_SCRIPT });
+  client.defineCommand('tenancyAddIfExists', {
+    numberOfKeys: 1,
+    lua: `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBYFLOAT', KEYS[1], ARGV[1]) end return 1`,
+  });
   type Scripted = Redis & {
-    tenancyBucket(key: string, ...args: Array<string | number>): Promise<[number, string, number]>;
+    tenancyBucket(key: string, monthKey: string, ...args: Array<string | number>): Promise<[number, string, number, string]>;
     tenancySlot(key: string, ...args: Array<string | number>): Promise<number>;
+    tenancyAddIfExists(key: string, delta: number): Promise<number>;
   };
   const scripted = client as Scripted;
-  const bucket = async (key: string, capacity: number, rate: number, cost: number, refund: number): Promise<BucketState> => {
-    const [allowed, available, retryAfterMs] = await scripted.tenancyBucket(prefix + key, capacity, rate, cost, refund);
-    return { allowed: allowed === 1, available: Number(available), retryAfterMs };
+  const bucket = async (key: string, policy: BucketPolicy, cost: number, refund: number, month?: MonthlyCounter): Promise<BucketState> => {
+    // Both keys carry the tenant's hash tag, so in Redis Cluster the script touches one slot.
+    const [code, available, retryAfterMs, used] = await scripted.tenancyBucket(
+      prefix + key,
+      prefix + (month?.key ?? key),
+      policy.capacity,
+      policy.restoreRate,
+      cost,
+      refund,
+      month ? month.hardLimit : -1,
+    );
+    if (code === 4) return { allowed: false, monthUnknown: true, available: Number(available), retryAfterMs: 0 };
+    return {
+      allowed: code === 1,
+      refusal: code === 0 ? 'bucket' : code === 3 ? 'quota' : undefined,
+      available: Number(available),
+      retryAfterMs,
+      ...(month ? { monthUsed: Number(used) } : {}),
+    };
   };
+  // Blocking stream reads hold their connection: they get one of their own, made on first use.
+  let reader: Redis | undefined;
+  const streamReader = async () => {
+    if (!reader) {
+      reader = new Redis(url, redisOptions);
+      reader.on('error', () => {});
+      await reader.connect();
+    }
+    return reader;
+  };
+  const groups = new Set<string>();
+  async function ensureGroup(stream: string, group: string) {
+    const id = `${stream}\u0000${group}`;
+    if (groups.has(id)) return;
+    try {
+      // From the stream's start: entries appended before the first consumer came are not lost.
+      await client.xgroup('CREATE', prefix + stream, group, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!String(error).includes('BUSYGROUP')) throw error;
+    }
+    groups.add(id);
+  }
+  const entriesOf = (reply: unknown): StreamEntry[] => {
+    const streams = (reply ?? []) as Array<[string, Array<[string, string[] | null]>]>;
+    const entries: StreamEntry[] = [];
+    for (const [, items] of streams) {
+      for (const [id, flat] of items) {
+        if (!flat) continue; // trimmed while pending
+        const fields: Record<string, string> = {};
+        for (let i = 0; i < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+        entries.push({ id, fields });
+      }
+    }
+    return entries;
+  };
+  /** Entries pending this long in another consumer's hands are taken over (that consumer died). */
+  const CLAIM_IDLE_MS = 30_000;
   const handlers = new Map<string, Set<(message: string) => void>>();
   subscriber.on('message', (channel: string, message: string) => {
     for (const handler of handlers.get(channel) ?? []) handler(message);
@@ -114,9 +187,46 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
         return false;
       }
     },
-    takeTokens: (key, cost, policy) => bucket(key, policy.capacity, policy.restoreRate, cost, 0),
-    refundTokens: (key, amount, policy) => bucket(key, policy.capacity, policy.restoreRate, 0, Math.max(0, amount)),
-    peekTokens: (key, policy) => bucket(key, policy.capacity, policy.restoreRate, 0, 0),
+    takeTokens: (key, cost, policy, month) => bucket(key, policy, cost, 0, month),
+    refundTokens: (key, amount, policy, month) => bucket(key, policy, 0, Math.max(0, amount), month),
+    peekTokens: (key, policy) => bucket(key, policy, 0, 0),
+    async seedCounter(key, value, ttlSeconds) {
+      await client.set(prefix + key, String(value), 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX');
+    },
+    async addToCounter(key, delta) {
+      await scripted.tenancyAddIfExists(prefix + key, delta);
+    },
+    async setIfAbsent(key, value, ttlSeconds) {
+      return (await client.set(prefix + key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK';
+    },
+    async appendToStream(stream, fields) {
+      // Approximate trimming keeps the stream bounded; a million entries is hours of backlog.
+      return (await client.xadd(prefix + stream, 'MAXLEN', '~', '1000000', '*', ...Object.entries(fields).flat()))!;
+    },
+    async readStream(stream, group, consumer, { count, blockMs }) {
+      await ensureGroup(stream, group);
+      const key = prefix + stream;
+      const own = entriesOf(await client.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '0'));
+      if (own.length) return own;
+      const claimed = (await client.xautoclaim(key, group, consumer, CLAIM_IDLE_MS, '0-0', 'COUNT', count)) as [string, Array<[string, string[] | null]>];
+      const taken = entriesOf([[key, claimed[1]]]);
+      if (taken.length) return taken;
+      const connection = await streamReader();
+      return entriesOf(await connection.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', key, '>'));
+    },
+    async ackStream(stream, group, ids) {
+      if (ids.length) await client.xack(prefix + stream, group, ...ids);
+    },
+    async streamBacklog(stream, group) {
+      await ensureGroup(stream, group);
+      const info = (await client.xinfo('GROUPS', prefix + stream)) as Array<Array<string | number | null>>;
+      for (const row of info) {
+        const fields = new Map<string, string | number | null>();
+        for (let i = 0; i < row.length; i += 2) fields.set(String(row[i]), row[i + 1] ?? null);
+        if (fields.get('name') === group) return Number(fields.get('pending') ?? 0) + Number(fields.get('lag') ?? 0);
+      }
+      return 0;
+    },
     async acquireSlot(key, id, limit, leaseMs) {
       return (await scripted.tenancySlot(prefix + key, id, limit, leaseMs)) === 1;
     },
@@ -124,6 +234,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
       await client.zrem(prefix + key, id);
     },
     async close() {
+      reader?.disconnect();
       client.disconnect();
       subscriber.disconnect();
     },

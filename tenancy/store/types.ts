@@ -18,9 +18,27 @@ export interface KeyValueStore {
    * Token bucket, changed only atomically (one Lua script in Redis): refills at `restoreRate` per
    * second up to `capacity`, then takes `cost` if that much is available, else takes nothing.
    */
-  takeTokens(key: string, cost: number, policy: BucketPolicy): Promise<BucketState>;
+  takeTokens(key: string, cost: number, policy: BucketPolicy, month?: MonthlyCounter): Promise<BucketState>;
   /** Gives `amount` back (actual cost below the requested cost), never above capacity. */
-  refundTokens(key: string, amount: number, policy: BucketPolicy): Promise<BucketState>;
+  refundTokens(key: string, amount: number, policy: BucketPolicy, month?: MonthlyCounter): Promise<BucketState>;
+  /** Sets a counter only if it does not exist (a monthly counter seeded from the database). */
+  seedCounter(key: string, value: number, ttlSeconds: number): Promise<void>;
+  /** Adds to a counter that exists; an absent counter stays absent. */
+  addToCounter(key: string, delta: number): Promise<void>;
+  /** Sets a flag only if it is not set; true when this call set it (once-per-period events). */
+  setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+
+  /** Appends an entry to a durable stream (a Redis Stream); returns its id. */
+  appendToStream(stream: string, fields: Record<string, string>): Promise<string>;
+  /**
+   * Reads for one consumer of a consumer group (made on first use, from the stream's start): first
+   * the entries delivered to it but never acknowledged (a restarted consumer finishes its work), then
+   * entries idle in dead consumers' hands, then new ones, waiting up to `blockMs` for some.
+   */
+  readStream(stream: string, group: string, consumer: string, options: { count: number; blockMs: number }): Promise<StreamEntry[]>;
+  ackStream(stream: string, group: string, ids: string[]): Promise<void>;
+  /** Entries of the stream the group has not acknowledged (delivered or not). */
+  streamBacklog(stream: string, group: string): Promise<number>;
   /** The bucket as it stands now, refilled, without taking anything. */
   peekTokens(key: string, policy: BucketPolicy): Promise<BucketState>;
   /**
@@ -31,6 +49,20 @@ export interface KeyValueStore {
   releaseSlot(key: string, id: string): Promise<void>;
 }
 
+export interface StreamEntry {
+  id: string;
+  fields: Record<string, string>;
+}
+
+/** A tenant's spend this month, kept beside its bucket and changed by the same atomic step. */
+export interface MonthlyCounter {
+  key: string;
+  /** Most cost admitted this month (budget plus grace); beyond it takeTokens answers `quota`. */
+  hardLimit: number;
+  /** Lifetime of the counter: past the month's end. */
+  ttlSeconds: number;
+}
+
 export interface BucketPolicy {
   capacity: number;
   /** Units restored per second. */
@@ -39,6 +71,12 @@ export interface BucketPolicy {
 
 export interface BucketState {
   allowed: boolean;
+  /** Why not allowed: the bucket is short, or the month's hard limit would be passed. */
+  refusal?: 'bucket' | 'quota';
+  /** The month's spend after this call, when a counter was given and exists. */
+  monthUsed?: number;
+  /** A counter was given but does not exist (expired, or Redis lost it): nothing was changed; seed it and retry. */
+  monthUnknown?: boolean;
   /** Units in the bucket after this call. */
   available: number;
   /** When not allowed: milliseconds until enough units will have been restored. */

@@ -121,12 +121,12 @@ describe('gateway end to end', () => {
   it('records usage that quotaStatus and Tenant.usage report, per tenant', async () => {
     const token = await stack.token('fluffy-friends');
     const acmeToken = await stack.token('acme-pets');
-    await stack.recorder!.flush();
+    await stack.usage.flush();
     const acmeBefore = await stack.gql(`{ quotaStatus { used } }`, { token: acmeToken });
-    await stack.recorder!.flush();
+    await stack.usage.flush();
     const before = (await stack.gql(`{ quotaStatus { used } }`, { token })).body.data.quotaStatus.used;
     for (let i = 0; i < 3; i++) await stack.gql(`query FluffyOnly { pets(first: 5) { edges { node { name } } } }`, { token });
-    await stack.recorder!.flush();
+    await stack.usage.flush();
     const { body } = await stack.gql(`{ quotaStatus { plan limit used remaining burnRatePerMinute resetsAt } currentTenant { usage { used } } recentOperations(first: 5) { operationName cost outcome } }`, { token });
     expect(body.errors).toBeUndefined();
     const quota = body.data.quotaStatus;

@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => close?.());
 
-const TENANT_TABLES = ['users', 'pets', 'tenant_config', 'usage_events', 'audit_log'];
+const TENANT_TABLES = ['users', 'pets', 'tenant_config', 'usage_events', 'audit_log', 'tenant_limit_overrides', 'tenant_limit_history', 'usage_minute', 'usage_month'];
 
 describe('schema', () => {
   it('runs app transactions as a role that is neither superuser, BYPASSRLS, nor owner of any table', async () => {
@@ -162,6 +162,6 @@ describe('registry functions', () => {
   it('registry_tenant_by_slug returns one tenant record and nothing else', async () => {
     const { rows } = await db.transaction({}, (q) => q.query('SELECT * FROM registry_tenant_by_slug($1)', ['acme-pets']));
     expect(rows).toHaveLength(1);
-    expect(Object.keys(rows[0]!).sort()).toEqual(['bucket_capacity', 'id', 'isolation', 'max_concurrency', 'max_operation_cost', 'monthly_budget', 'name', 'plan', 'restore_rate', 'slug', 'status']);
+    expect(Object.keys(rows[0]!).sort()).toEqual(['bucket_capacity', 'grace_percent', 'id', 'isolation', 'max_concurrency', 'max_operation_cost', 'monthly_budget', 'name', 'plan', 'restore_rate', 'slug', 'soft_limit_percent', 'status']);
   });
 });

@@ -128,6 +128,73 @@ describe.each(adapters)('%s store', (_name, create) => {
     });
   });
 
+  describe('monthly counter beside the bucket', () => {
+    const policy = { capacity: 1000, restoreRate: 0.001 };
+    const keys = () => {
+      const id = randomBytes(4).toString('hex');
+      return { bucket: tenantKey('acme-pets', `bucket:${id}`), month: { key: tenantKey('acme-pets', `month:${id}`), hardLimit: 100, ttlSeconds: 60 } };
+    };
+
+    it('reports an unknown counter without changing anything, then counts from the seeded value', async () => {
+      const k = keys();
+      const unknown = await store.takeTokens(k.bucket, 10, policy, k.month);
+      expect(unknown).toMatchObject({ allowed: false, monthUnknown: true });
+      expect((await store.peekTokens(k.bucket, policy)).available).toBe(1000);
+      await store.seedCounter(k.month.key, 80, 60);
+      await store.seedCounter(k.month.key, 0, 60); // already there: kept
+      expect(await store.takeTokens(k.bucket, 10, policy, k.month)).toMatchObject({ allowed: true, monthUsed: 90 });
+      expect(await store.refundTokens(k.bucket, 4, policy, k.month)).toMatchObject({ monthUsed: 86 });
+    });
+
+    it('refuses with quota, taking nothing, when the month would pass its hard limit', async () => {
+      const k = keys();
+      await store.seedCounter(k.month.key, 95, 60);
+      const refused = await store.takeTokens(k.bucket, 10, policy, k.month);
+      expect(refused).toMatchObject({ allowed: false, refusal: 'quota', monthUsed: 95 });
+      expect(refused.available).toBeCloseTo(1000, 0);
+      expect(await store.takeTokens(k.bucket, 5, policy, k.month)).toMatchObject({ allowed: true, monthUsed: 100 });
+    });
+
+    it('adds to a counter that exists and leaves an absent one absent', async () => {
+      const k = keys();
+      await store.addToCounter(k.month.key, 5);
+      expect(await store.get(k.month.key)).toBeNull();
+      await store.seedCounter(k.month.key, 10, 60);
+      await store.addToCounter(k.month.key, 5);
+      expect(Number(await store.get(k.month.key))).toBe(15);
+    });
+
+    it('sets a flag once', async () => {
+      const key = tenantKey('acme-pets', `flag:${randomBytes(4).toString('hex')}`);
+      expect(await store.setIfAbsent(key, '1', 60)).toBe(true);
+      expect(await store.setIfAbsent(key, '1', 60)).toBe(false);
+    });
+  });
+
+  describe('streams', () => {
+    it('delivers each entry to one consumer of a group, keeps unacknowledged ones for it, and counts the backlog', async () => {
+      const stream = `usage-${randomBytes(4).toString('hex')}`;
+      await store.appendToStream(stream, { n: '1' });
+      await store.appendToStream(stream, { n: '2' });
+      expect(await store.streamBacklog(stream, 'g')).toBe(2);
+      const first = await store.readStream(stream, 'g', 'c1', { count: 10, blockMs: 10 });
+      expect(first.map((e) => e.fields.n)).toEqual(['1', '2']);
+      // Not acknowledged: the same consumer gets them again (a restart finishes its work), c2 gets nothing new.
+      expect((await store.readStream(stream, 'g', 'c1', { count: 10, blockMs: 10 })).map((e) => e.fields.n)).toEqual(['1', '2']);
+      expect(await store.readStream(stream, 'g', 'c2', { count: 10, blockMs: 10 })).toEqual([]);
+      await store.ackStream(stream, 'g', first.map((e) => e.id));
+      expect(await store.streamBacklog(stream, 'g')).toBe(0);
+      expect(await store.readStream(stream, 'g', 'c1', { count: 10, blockMs: 10 })).toEqual([]);
+      // A blocked reader wakes up for a new entry.
+      const waiting = store.readStream(stream, 'g', 'c2', { count: 10, blockMs: 2_000 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await store.appendToStream(stream, { n: '3' });
+      expect((await waiting).map((e) => e.fields.n)).toEqual(['3']);
+      // Another group reads the whole stream independently.
+      expect((await store.readStream(stream, 'other', 'c1', { count: 10, blockMs: 10 })).length).toBeGreaterThanOrEqual(1);
+    });
+  });
+
   describe('concurrency slots', () => {
     it('holds at most limit slots, frees them on release or when the lease runs out', async () => {
       const k = tenantKey('acme-pets', `slots:${randomBytes(4).toString('hex')}`);

@@ -6,7 +6,7 @@ import { createMemoryStore } from '../../tenancy/store';
 import { announceTenantChanged, tenantCacheKey } from '../../tenancy/tenant-cache';
 import type { UserClaims } from '../../gateway/src/auth';
 
-const limits = { monthlyBudget: 1000, bucketCapacity: 100, restoreRate: 10, maxOperationCost: 100, maxConcurrency: 2 };
+const limits = { monthlyBudget: 1000, bucketCapacity: 100, restoreRate: 10, maxOperationCost: 100, maxConcurrency: 2, softLimitPercent: 80, gracePercent: 0 };
 const acme: TenantRecord = { id: '1', slug: 'acme-pets', name: 'Acme', plan: 'free', status: 'active', isolation: 'shared', limits };
 const fluffy: TenantRecord = { id: '2', slug: 'fluffy-friends', name: 'Fluffy', plan: 'pro', status: 'active', isolation: 'shared', limits };
 const claims = (tenantSlug: string, roles: UserClaims['roles'] = ['admin']): UserClaims => ({

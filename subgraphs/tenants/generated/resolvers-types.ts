@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import type { TenantRow, UserRow, ConfigRow } from '../repository';
+import type { TenantRow, UserRow, ConfigRow, PlanVersionRow, LimitChangeRow } from '../repository';
 import type { TenantsContext } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -41,12 +41,69 @@ export type IsolationTier =
   | 'SCHEMA'
   | 'SHARED';
 
+/** One change of a tenant's overrides. */
+export type LimitChange = {
+  __typename?: 'LimitChange';
+  after: LimitOverrides;
+  before: LimitOverrides;
+  /** ISO 8601. */
+  changedAt: Scalars['String']['output'];
+  /** The verified subject that made the change. */
+  changedBy: Scalars['String']['output'];
+  kind: LimitChangeKind;
+  /** For a REVERT: the version restored. */
+  revertedTo: Maybe<Scalars['Int']['output']>;
+  /** Starts at 1 for the tenant's first change; revertTenantLimits takes it. */
+  version: Scalars['Int']['output'];
+};
+
+export type LimitChangeKind =
+  /** revertTenantLimits */
+  | 'REVERT'
+  /** setTenantLimits */
+  | 'SET';
+
+/** A tenant's overrides: null where the plan's value applies. */
+export type LimitOverrides = {
+  __typename?: 'LimitOverrides';
+  bucketCapacity: Maybe<Scalars['Int']['output']>;
+  gracePercent: Maybe<Scalars['Int']['output']>;
+  maxConcurrency: Maybe<Scalars['Int']['output']>;
+  maxOperationCost: Maybe<Scalars['Int']['output']>;
+  monthlyBudget: Maybe<Scalars['Int']['output']>;
+  restoreRate: Maybe<Scalars['Float']['output']>;
+  softLimitPercent: Maybe<Scalars['Int']['output']>;
+};
+
+/** Inclusive bounds of one override. */
+export type LimitRange = {
+  __typename?: 'LimitRange';
+  max: Scalars['Float']['output'];
+  min: Scalars['Float']['output'];
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** Platform-admin only: registers a tenant and its first admin user. */
   createTenant: Tenant;
   deleteTenantConfig: Scalars['Boolean']['output'];
+  /**
+   * Platform-admin only: restores the selected tenant's overrides as they were at `version` of its
+   * limit history (0: no overrides), recorded as a new history entry.
+   */
+  revertTenantLimits: Tenant;
+  /**
+   * Platform-admin only: changes a plan's limits as a new plan version; every tenant on the plan gets
+   * them at once, except where it has its own override.
+   */
+  setPlanLimits: PlanDefinition;
   setTenantConfig: ConfigEntry;
+  /**
+   * Platform-admin only: overrides limits of the selected tenant's plan. A field left out keeps its
+   * override, a null clears it (the plan's value applies again). Each value must lie in the plan's
+   * allowed range. Recorded in Tenant.limitHistory; every gateway uses the new limits at once.
+   */
+  setTenantLimits: Tenant;
   /** Platform-admin only: suspends or reactivates the selected tenant. */
   setTenantStatus: Tenant;
 };
@@ -62,9 +119,25 @@ export type MutationDeleteTenantConfigArgs = {
 };
 
 
+export type MutationRevertTenantLimitsArgs = {
+  version: Scalars['Int']['input'];
+};
+
+
+export type MutationSetPlanLimitsArgs = {
+  input: PlanLimitsInput;
+  plan: Plan;
+};
+
+
 export type MutationSetTenantConfigArgs = {
   key: Scalars['String']['input'];
   value: Scalars['String']['input'];
+};
+
+
+export type MutationSetTenantLimitsArgs = {
+  input: TenantLimitsInput;
 };
 
 
@@ -78,16 +151,83 @@ export type Plan =
   | 'pro'
   | 'starter';
 
+/** One version of a plan. */
+export type PlanDefinition = {
+  __typename?: 'PlanDefinition';
+  /** The ranges a tenant's overrides must stay within. */
+  allowedRanges: PlanLimitRanges;
+  /** When this version was made (ISO 8601). */
+  createdAt: Scalars['String']['output'];
+  /** Platform-admin only: who made this version. */
+  createdBy: Maybe<Scalars['String']['output']>;
+  limits: PlanLimits;
+  name: Plan;
+  /** Starts at 1; each change of the plan's limits adds one. */
+  version: Scalars['Int']['output'];
+};
+
+/** What a tenant's override of each limit may be on a plan; null: that limit cannot be overridden there. */
+export type PlanLimitRanges = {
+  __typename?: 'PlanLimitRanges';
+  bucketCapacity: Maybe<LimitRange>;
+  gracePercent: Maybe<LimitRange>;
+  maxConcurrency: Maybe<LimitRange>;
+  maxOperationCost: Maybe<LimitRange>;
+  monthlyBudget: Maybe<LimitRange>;
+  restoreRate: Maybe<LimitRange>;
+  softLimitPercent: Maybe<LimitRange>;
+};
+
+/** Query-cost limits: a plan's, or the ones in force for a tenant. */
+export type PlanLimits = {
+  __typename?: 'PlanLimits';
+  /** Token bucket size, in cost units. */
+  bucketCapacity: Scalars['Int']['output'];
+  /** Percent above the monthly budget still admitted before the hard limit rejects. */
+  gracePercent: Scalars['Int']['output'];
+  /** Operations in flight at once. */
+  maxConcurrency: Scalars['Int']['output'];
+  /** Largest cost one operation may have. */
+  maxOperationCost: Scalars['Int']['output'];
+  /** Cost units per calendar month (UTC). */
+  monthlyBudget: Scalars['Int']['output'];
+  /** Cost units restored to the bucket per second. */
+  restoreRate: Scalars['Float']['output'];
+  /** Share of the monthly budget, in percent, at which the tenant is warned. */
+  softLimitPercent: Scalars['Int']['output'];
+};
+
+/** Left out or null: the plan's current value stays. */
+export type PlanLimitsInput = {
+  bucketCapacity?: InputMaybe<Scalars['Int']['input']>;
+  gracePercent?: InputMaybe<Scalars['Int']['input']>;
+  maxConcurrency?: InputMaybe<Scalars['Int']['input']>;
+  maxOperationCost?: InputMaybe<Scalars['Int']['input']>;
+  monthlyBudget?: InputMaybe<Scalars['Int']['input']>;
+  restoreRate?: InputMaybe<Scalars['Float']['input']>;
+  softLimitPercent?: InputMaybe<Scalars['Int']['input']>;
+};
+
 export type Query = {
   __typename?: 'Query';
   /** The tenant the caller's token (and selector) resolved to. */
   currentTenant: Tenant;
+  /** Platform-admin only: a plan's versions, newest first. `first` is at most 100. */
+  planVersions: Array<PlanDefinition>;
+  /** Every plan's current version: its limits and the ranges a tenant's overrides must stay within. */
+  plans: Array<PlanDefinition>;
   /** The tenant's configuration entries. */
   tenantConfig: Array<ConfigEntry>;
   /** The tenant's users. `first` is at most 100. */
   users: Array<User>;
   /** The calling user, or null when the token's subject is not a user of this tenant. */
   viewer: Maybe<User>;
+};
+
+
+export type QueryPlanVersionsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  plan: Plan;
 };
 
 
@@ -105,10 +245,32 @@ export type Tenant = {
   createdAt: Scalars['String']['output'];
   id: Scalars['ID']['output'];
   isolation: IsolationTier;
+  /** Admin only: every change of the overrides, newest first. `first` is at most 100. */
+  limitHistory: Array<LimitChange>;
+  /** Admin only: this tenant's overrides of its plan's limits. */
+  limitOverrides: LimitOverrides;
+  /** Admin only: the limits in force (the overrides where set, else the plan's current version). */
+  limits: PlanLimits;
   name: Scalars['String']['output'];
   plan: Plan;
   slug: Scalars['String']['output'];
   status: TenantStatus;
+};
+
+
+export type TenantLimitHistoryArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** Left out: the override stays as it is. null: the override is cleared. */
+export type TenantLimitsInput = {
+  bucketCapacity?: InputMaybe<Scalars['Int']['input']>;
+  gracePercent?: InputMaybe<Scalars['Int']['input']>;
+  maxConcurrency?: InputMaybe<Scalars['Int']['input']>;
+  maxOperationCost?: InputMaybe<Scalars['Int']['input']>;
+  monthlyBudget?: InputMaybe<Scalars['Int']['input']>;
+  restoreRate?: InputMaybe<Scalars['Float']['input']>;
+  softLimitPercent?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type TenantStatus =
@@ -227,14 +389,24 @@ export type ResolversTypes = ResolversObject<{
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   CreateTenantInput: CreateTenantInput;
   IsolationTier: IsolationTier;
+  LimitChange: ResolverTypeWrapper<LimitChangeRow>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  LimitChangeKind: LimitChangeKind;
+  LimitOverrides: ResolverTypeWrapper<LimitOverrides>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  LimitRange: ResolverTypeWrapper<LimitRange>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Plan: Plan;
+  PlanDefinition: ResolverTypeWrapper<PlanVersionRow>;
+  PlanLimitRanges: ResolverTypeWrapper<PlanLimitRanges>;
+  PlanLimits: ResolverTypeWrapper<PlanLimits>;
+  PlanLimitsInput: PlanLimitsInput;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Role: Role;
   Tenant: ResolverTypeWrapper<TenantRow>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  TenantLimitsInput: TenantLimitsInput;
   TenantStatus: TenantStatus;
   User: ResolverTypeWrapper<UserRow>;
 }>;
@@ -244,12 +416,21 @@ export type ResolversParentTypes = ResolversObject<{
   ConfigEntry: ConfigRow;
   String: Scalars['String']['output'];
   CreateTenantInput: CreateTenantInput;
+  LimitChange: LimitChangeRow;
+  Int: Scalars['Int']['output'];
+  LimitOverrides: LimitOverrides;
+  Float: Scalars['Float']['output'];
+  LimitRange: LimitRange;
   Mutation: Record<PropertyKey, never>;
   Boolean: Scalars['Boolean']['output'];
+  PlanDefinition: PlanVersionRow;
+  PlanLimitRanges: PlanLimitRanges;
+  PlanLimits: PlanLimits;
+  PlanLimitsInput: PlanLimitsInput;
   Query: Record<PropertyKey, never>;
-  Int: Scalars['Int']['output'];
   Tenant: TenantRow;
   ID: Scalars['ID']['output'];
+  TenantLimitsInput: TenantLimitsInput;
   User: UserRow;
 }>;
 
@@ -259,15 +440,74 @@ export type ConfigEntryResolvers<ContextType = TenantsContext, ParentType extend
   value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type LimitChangeResolvers<ContextType = TenantsContext, ParentType extends ResolversParentTypes['LimitChange'] = ResolversParentTypes['LimitChange']> = ResolversObject<{
+  after?: Resolver<ResolversTypes['LimitOverrides'], ParentType, ContextType>;
+  before?: Resolver<ResolversTypes['LimitOverrides'], ParentType, ContextType>;
+  changedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  changedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['LimitChangeKind'], ParentType, ContextType>;
+  revertedTo?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type LimitOverridesResolvers<ContextType = TenantsContext, ParentType extends ResolversParentTypes['LimitOverrides'] = ResolversParentTypes['LimitOverrides']> = ResolversObject<{
+  bucketCapacity?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  gracePercent?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  maxConcurrency?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  maxOperationCost?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  monthlyBudget?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  restoreRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  softLimitPercent?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+}>;
+
+export type LimitRangeResolvers<ContextType = TenantsContext, ParentType extends ResolversParentTypes['LimitRange'] = ResolversParentTypes['LimitRange']> = ResolversObject<{
+  max?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  min?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
 export type MutationResolvers<ContextType = TenantsContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   createTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationCreateTenantArgs, 'input'>>;
   deleteTenantConfig?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteTenantConfigArgs, 'key'>>;
+  revertTenantLimits?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationRevertTenantLimitsArgs, 'version'>>;
+  setPlanLimits?: Resolver<ResolversTypes['PlanDefinition'], ParentType, ContextType, RequireFields<MutationSetPlanLimitsArgs, 'input' | 'plan'>>;
   setTenantConfig?: Resolver<ResolversTypes['ConfigEntry'], ParentType, ContextType, RequireFields<MutationSetTenantConfigArgs, 'key' | 'value'>>;
+  setTenantLimits?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSetTenantLimitsArgs, 'input'>>;
   setTenantStatus?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSetTenantStatusArgs, 'status'>>;
+}>;
+
+export type PlanDefinitionResolvers<ContextType = TenantsContext, ParentType extends ResolversParentTypes['PlanDefinition'] = ResolversParentTypes['PlanDefinition']> = ResolversObject<{
+  allowedRanges?: Resolver<ResolversTypes['PlanLimitRanges'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  limits?: Resolver<ResolversTypes['PlanLimits'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type PlanLimitRangesResolvers<ContextType = TenantsContext, ParentType extends ResolversParentTypes['PlanLimitRanges'] = ResolversParentTypes['PlanLimitRanges']> = ResolversObject<{
+  bucketCapacity?: Resolver<Maybe<ResolversTypes['LimitRange']>, ParentType, ContextType>;
+  gracePercent?: Resolver<Maybe<ResolversTypes['LimitRange']>, ParentType, ContextType>;
+  maxConcurrency?: Resolver<Maybe<ResolversTypes['LimitRange']>, ParentType, ContextType>;
+  maxOperationCost?: Resolver<Maybe<ResolversTypes['LimitRange']>, ParentType, ContextType>;
+  monthlyBudget?: Resolver<Maybe<ResolversTypes['LimitRange']>, ParentType, ContextType>;
+  restoreRate?: Resolver<Maybe<ResolversTypes['LimitRange']>, ParentType, ContextType>;
+  softLimitPercent?: Resolver<Maybe<ResolversTypes['LimitRange']>, ParentType, ContextType>;
+}>;
+
+export type PlanLimitsResolvers<ContextType = TenantsContext, ParentType extends ResolversParentTypes['PlanLimits'] = ResolversParentTypes['PlanLimits']> = ResolversObject<{
+  bucketCapacity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  gracePercent?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  maxConcurrency?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  maxOperationCost?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  monthlyBudget?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  restoreRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  softLimitPercent?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
 export type QueryResolvers<ContextType = TenantsContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   currentTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
+  planVersions?: Resolver<Array<ResolversTypes['PlanDefinition']>, ParentType, ContextType, RequireFields<QueryPlanVersionsArgs, 'first' | 'plan'>>;
+  plans?: Resolver<Array<ResolversTypes['PlanDefinition']>, ParentType, ContextType>;
   tenantConfig?: Resolver<Array<ResolversTypes['ConfigEntry']>, ParentType, ContextType>;
   users?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
   viewer?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
@@ -278,6 +518,9 @@ export type TenantResolvers<ContextType = TenantsContext, ParentType extends Res
   createdAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isolation?: Resolver<ResolversTypes['IsolationTier'], ParentType, ContextType>;
+  limitHistory?: Resolver<Array<ResolversTypes['LimitChange']>, ParentType, ContextType, RequireFields<TenantLimitHistoryArgs, 'first'>>;
+  limitOverrides?: Resolver<ResolversTypes['LimitOverrides'], ParentType, ContextType>;
+  limits?: Resolver<ResolversTypes['PlanLimits'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -295,7 +538,13 @@ export type UserResolvers<ContextType = TenantsContext, ParentType extends Resol
 
 export type Resolvers<ContextType = TenantsContext> = ResolversObject<{
   ConfigEntry?: ConfigEntryResolvers<ContextType>;
+  LimitChange?: LimitChangeResolvers<ContextType>;
+  LimitOverrides?: LimitOverridesResolvers<ContextType>;
+  LimitRange?: LimitRangeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  PlanDefinition?: PlanDefinitionResolvers<ContextType>;
+  PlanLimitRanges?: PlanLimitRangesResolvers<ContextType>;
+  PlanLimits?: PlanLimitsResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Tenant?: TenantResolvers<ContextType>;
   User?: UserResolvers<ContextType>;

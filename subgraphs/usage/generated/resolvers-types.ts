@@ -58,6 +58,8 @@ export type QuotaStatus = {
   /** Monthly cost budget of the plan. */
   limit: Scalars['Int']['output'];
   plan: Plan;
+  /** When the budget runs out at the current burn rate (ISO 8601, UTC); null when it lasts past resetsAt. */
+  projectedExhaustionAt: Maybe<Scalars['String']['output']>;
   remaining: Scalars['Int']['output'];
   /** When the monthly budget resets (ISO 8601, UTC). */
   resetsAt: Scalars['String']['output'];
@@ -210,6 +212,7 @@ export type QuotaStatusResolvers<ContextType = UsageContext, ParentType extends 
   burnRatePerMinute?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   limit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
+  projectedExhaustionAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   remaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   resetsAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   restoreRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
