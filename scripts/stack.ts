@@ -158,6 +158,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       metricsOptions: { maxTenantLabels: config.METRICS_MAX_TENANT_LABELS },
       recordUsage: sink.record,
       monthToDate: (tenantId) => db.transaction({ tenantId }, monthToDate),
+      admissionFallback: { failMode: config.ADMISSION_FAIL_MODE, localShare: config.ADMISSION_LOCAL_SHARE },
       introspection: config.NODE_ENV !== 'production',
     });
     const running = await gateway.listen(config.GATEWAY_PORT, config.HOST);

@@ -45,6 +45,10 @@ const schema = z.object({
   METRICS_MAX_TENANT_LABELS: z.coerce.number().int().min(0).max(10_000).default(50),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED: bool.default(true),
+  /** While Redis is unreachable: admit from a local bucket (open) or refuse with 503 (closed). */
+  ADMISSION_FAIL_MODE: z.enum(['open', 'closed']).default('open'),
+  /** This gateway's share of each tenant's limits while it admits alone (1/N for N gateways). */
+  ADMISSION_LOCAL_SHARE: z.coerce.number().gt(0).max(1).default(1),
   /** Whether this process's usage service aggregates the usage stream (turn off to run aggregation elsewhere). */
   USAGE_CONSUMER: bool.default(true),
 });

@@ -1,8 +1,13 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type {
+  ApolloServerPlugin,
+  GraphQLRequestContextDidResolveOperation,
+  GraphQLRequestContextWillSendResponse,
+} from '@apollo/server';
 import { ErrorCode, requestError } from '../../tenancy/errors';
 import type { Logger } from '../../tenancy/logger';
 import type { PlanLimits, TenantContext } from '../../tenancy/context';
-import { tenantKey, type BucketPolicy, type BucketState, type KeyValueStore, type MonthlyCounter } from '../../tenancy/store';
+import { tenantKey, type BucketPolicy, type BucketState, type MonthlyCounter } from '../../tenancy/store';
+import { AdmissionUnavailableError, type AdmissionStore } from './resilient-admission';
 import type { CostModel } from './cost';
 import type { GatewayContext } from './subgraph-fetch';
 
@@ -14,7 +19,8 @@ import type { GatewayContext } from './subgraph-fetch';
  * difference refunded, as Shopify does; every response carries extensions.cost.
  */
 export interface AdmissionOptions {
-  store: KeyValueStore;
+  /** The shared store, usually through createResilientAdmission (local fallback while Redis is away). */
+  store: AdmissionStore;
   costModel: CostModel;
   logger: Logger;
   /** A crashed gateway's concurrency slots free themselves after this. @default 60_000 ms */
@@ -124,103 +130,129 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
       };
 
       return {
-        async didResolveOperation({ document, operationName, request, response, operation }) {
-          if (operation?.operation === 'subscription') return; // subscriptions are admitted by the socket server (issue 4)
-          requested = costModel.requested(document, operationName, request.variables ?? {});
-          if (requested > limits.maxOperationCost) {
-            throw requestError(
-              ErrorCode.COST_LIMIT_EXCEEDED,
-              `This operation costs ${requested}, above the ${tenant.plan} plan's maximum of ${limits.maxOperationCost} per operation`,
-              { maximumQueryCost: limits.maxOperationCost },
-            );
-          }
-          if (!(await store.acquireSlot(concurrencyKey(tenant.tenantSlug), tenant.requestId, limits.maxConcurrency, slotLeaseMs))) {
-            response.http.headers.set('retry-after', '1');
-            throw requestError(ErrorCode.RATE_LIMITED, `Too many operations in flight (the ${tenant.plan} plan allows ${limits.maxConcurrency})`, {
-              retryAfter: 1,
-              reason: 'CONCURRENCY',
-            });
-          }
-          slotHeld = true;
-          bucket = await take();
-          monthUsed = bucket.monthUsed;
-          if (bucket.refusal === 'quota') {
-            const retryAfter = Math.max(1, Math.ceil((month.endsAt.getTime() - Date.now()) / 1000));
-            response.http.headers.set('retry-after', String(retryAfter));
-            if (await store.setIfAbsent(tenantKey(tenant.tenantSlug, `hard:${month.month}`), '1', month.ttlSeconds)) {
-              announce({ type: 'hard_limit_reached', tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug, used: bucket.monthUsed ?? 0, limit: limits.monthlyBudget, month: month.month, at: new Date().toISOString() });
+        async didResolveOperation(requestContext) {
+          try {
+            await admit(requestContext);
+          } catch (error) {
+            if (error instanceof AdmissionUnavailableError) {
+              // Fail-closed mode with Redis away: nothing is admitted that could not be counted.
+              requestContext.response.http.headers.set('retry-after', '1');
+              throw requestError(ErrorCode.SERVICE_UNAVAILABLE, 'Admission is unavailable, try again shortly', { retryAfter: 1 });
             }
-            throw requestError(ErrorCode.QUOTA_EXCEEDED, `The monthly budget of ${limits.monthlyBudget} is spent; it resets at ${month.endsAt.toISOString()}`, {
-              retryAfter,
-              used: bucket.monthUsed,
-              limit: limits.monthlyBudget,
-              resetsAt: month.endsAt.toISOString(),
-            });
-          }
-          if (!bucket.allowed) {
-            const retryAfter = Math.max(1, Math.ceil(bucket.retryAfterMs / 1000));
-            response.http.headers.set('retry-after', String(retryAfter));
-            throw requestError(ErrorCode.RATE_LIMITED, `Rate limited: this operation costs ${requested}, ${Math.floor(bucket.available)} available`, {
-              retryAfter,
-              reason: 'BUCKET',
-            });
-          }
-          admitted = true;
-          if (monthUsed !== undefined && monthUsed >= softLimit && monthUsed - requested < softLimit) {
-            // Crossed just now; the flag makes it one event per tenant per month across all gateways.
-            if (await store.setIfAbsent(tenantKey(tenant.tenantSlug, `soft:${month.month}`), '1', month.ttlSeconds)) {
-              announce({ type: 'soft_limit_reached', tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug, used: monthUsed, limit: limits.monthlyBudget, month: month.month, at: new Date().toISOString() });
-            }
+            throw error;
           }
         },
 
-        async willSendResponse({ response, document, operationName, request, errors }) {
-          if (slotHeld) await store.releaseSlot(concurrencyKey(tenant.tenantSlug), tenant.requestId).catch(() => {});
-          if (response.body.kind !== 'single') return;
-          const result = response.body.singleResult;
-          let actual = 0;
-          if (admitted && document) {
-            try {
-              actual = costModel.actual(document, operationName, request.variables ?? {}, result.data ?? null);
-            } catch (error) {
-              logger.warn({ err: error }, 'actual cost could not be computed; charging the requested cost');
-              actual = requested;
-            }
-            if (actual < requested) {
-              bucket = await store.refundTokens(bucketKey(tenant.tenantSlug), requested - actual, policy, month);
-              // The month's counter expired in between: the bucket still gets its refund.
-              if (bucket.monthUnknown) bucket = await store.refundTokens(bucketKey(tenant.tenantSlug), requested - actual, policy);
-              monthUsed = bucket.monthUsed ?? monthUsed;
-            }
+        async willSendResponse(requestContext) {
+          try {
+            await settle(requestContext);
+          } catch (error) {
+            logger.warn({ err: error }, 'could not settle the operation cost');
           }
-          const available = bucket?.available ?? (await store.peekTokens(bucketKey(tenant.tenantSlug), policy)).available;
-          const cost: CostExtension = {
-            requestedQueryCost: requested,
-            actualQueryCost: admitted ? Math.min(actual, requested) : 0,
-            throttleStatus: { maximumAvailable: policy.capacity, currentlyAvailable: Math.floor(available), restoreRate: policy.restoreRate },
-          };
-          result.extensions = { ...result.extensions, cost };
-          if (monthUsed !== undefined && monthUsed >= softLimit) {
-            result.extensions.warnings = [
-              {
-                code: 'QUOTA_SOFT_LIMIT',
-                message: `${Math.floor((monthUsed / limits.monthlyBudget) * 100)}% of the monthly budget is spent`,
-                used: monthUsed,
-                limit: limits.monthlyBudget,
-              },
-            ];
-          }
-          for (const [name, value] of Object.entries(rateLimitHeaders(policy, available))) response.http.headers.set(name, value);
-          const code = errors?.[0]?.extensions?.code ?? result.errors?.[0]?.extensions?.code;
-          onFinished?.(contextValue, {
-            operationName: operationName ?? request.operationName ?? null,
-            requestedCost: requested,
-            actualCost: cost.actualQueryCost,
-            status: code ? String(code) : 'ok',
-            latencyMs: performance.now() - contextValue.startedAt,
-          });
         },
       };
+
+      async function admit({ document, operationName, request, response, operation }: AdmitContext) {
+        if (operation?.operation === 'subscription') return; // subscriptions are admitted by the socket server (issue 4)
+        requested = costModel.requested(document, operationName, request.variables ?? {});
+        if (requested > limits.maxOperationCost) {
+          throw requestError(
+            ErrorCode.COST_LIMIT_EXCEEDED,
+            `This operation costs ${requested}, above the ${tenant.plan} plan's maximum of ${limits.maxOperationCost} per operation`,
+            { maximumQueryCost: limits.maxOperationCost },
+          );
+        }
+        if (!(await store.acquireSlot(concurrencyKey(tenant.tenantSlug), tenant.requestId, limits.maxConcurrency, slotLeaseMs))) {
+          response.http.headers.set('retry-after', '1');
+          throw requestError(ErrorCode.RATE_LIMITED, `Too many operations in flight (the ${tenant.plan} plan allows ${limits.maxConcurrency})`, {
+            retryAfter: 1,
+            reason: 'CONCURRENCY',
+          });
+        }
+        slotHeld = true;
+        bucket = await take();
+        monthUsed = bucket.monthUsed;
+        if (bucket.refusal === 'quota') {
+          const retryAfter = Math.max(1, Math.ceil((month.endsAt.getTime() - Date.now()) / 1000));
+          response.http.headers.set('retry-after', String(retryAfter));
+          if (await store.setIfAbsent(tenantKey(tenant.tenantSlug, `hard:${month.month}`), '1', month.ttlSeconds)) {
+            announce({ type: 'hard_limit_reached', tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug, used: bucket.monthUsed ?? 0, limit: limits.monthlyBudget, month: month.month, at: new Date().toISOString() });
+          }
+          throw requestError(ErrorCode.QUOTA_EXCEEDED, `The monthly budget of ${limits.monthlyBudget} is spent; it resets at ${month.endsAt.toISOString()}`, {
+            retryAfter,
+            used: bucket.monthUsed,
+            limit: limits.monthlyBudget,
+            resetsAt: month.endsAt.toISOString(),
+          });
+        }
+        if (!bucket.allowed) {
+          const retryAfter = Math.max(1, Math.ceil(bucket.retryAfterMs / 1000));
+          response.http.headers.set('retry-after', String(retryAfter));
+          throw requestError(ErrorCode.RATE_LIMITED, `Rate limited: this operation costs ${requested}, ${Math.floor(bucket.available)} available`, {
+            retryAfter,
+            reason: 'BUCKET',
+          });
+        }
+        admitted = true;
+        if (monthUsed !== undefined && monthUsed >= softLimit && monthUsed - requested < softLimit) {
+          // Crossed just now; the flag makes it one event per tenant per month across all gateways.
+          if (await store.setIfAbsent(tenantKey(tenant.tenantSlug, `soft:${month.month}`), '1', month.ttlSeconds)) {
+            announce({ type: 'soft_limit_reached', tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug, used: monthUsed, limit: limits.monthlyBudget, month: month.month, at: new Date().toISOString() });
+          }
+        }
+      }
+
+      async function settle({ response, document, operationName, request, errors }: SettleContext) {
+        if (slotHeld) await store.releaseSlot(concurrencyKey(tenant.tenantSlug), tenant.requestId).catch(() => {});
+        if (response.body.kind !== 'single') return;
+        const result = response.body.singleResult;
+        let actual = 0;
+        if (admitted && document) {
+          try {
+            actual = costModel.actual(document, operationName, request.variables ?? {}, result.data ?? null);
+          } catch (error) {
+            logger.warn({ err: error }, 'actual cost could not be computed; charging the requested cost');
+            actual = requested;
+          }
+          if (actual < requested) {
+            bucket = await store.refundTokens(bucketKey(tenant.tenantSlug), requested - actual, policy, month);
+            // The month's counter expired in between: the bucket still gets its refund.
+            if (bucket.monthUnknown) bucket = await store.refundTokens(bucketKey(tenant.tenantSlug), requested - actual, policy);
+            monthUsed = bucket.monthUsed ?? monthUsed;
+          }
+        }
+        const state = bucket ?? (await store.peekTokens(bucketKey(tenant.tenantSlug), policy));
+        const available = state.available;
+        const applied = state.applied ?? policy;
+        const cost: CostExtension = {
+          requestedQueryCost: requested,
+          actualQueryCost: admitted ? Math.min(actual, requested) : 0,
+          throttleStatus: { maximumAvailable: applied.capacity, currentlyAvailable: Math.floor(available), restoreRate: applied.restoreRate },
+        };
+        result.extensions = { ...result.extensions, cost };
+        if (monthUsed !== undefined && monthUsed >= softLimit) {
+          result.extensions.warnings = [
+            {
+              code: 'QUOTA_SOFT_LIMIT',
+              message: `${Math.floor((monthUsed / limits.monthlyBudget) * 100)}% of the monthly budget is spent`,
+              used: monthUsed,
+              limit: limits.monthlyBudget,
+            },
+          ];
+        }
+        for (const [name, value] of Object.entries(rateLimitHeaders(applied, available))) response.http.headers.set(name, value);
+        const code = errors?.[0]?.extensions?.code ?? result.errors?.[0]?.extensions?.code;
+        onFinished?.(contextValue, {
+          operationName: operationName ?? request.operationName ?? null,
+          requestedCost: requested,
+          actualCost: cost.actualQueryCost,
+          status: code ? String(code) : 'ok',
+          latencyMs: performance.now() - contextValue.startedAt,
+        });
+      }
     },
   };
 }
+
+type AdmitContext = GraphQLRequestContextDidResolveOperation<GatewayContext>;
+type SettleContext = GraphQLRequestContextWillSendResponse<GatewayContext>;

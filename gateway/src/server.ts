@@ -20,6 +20,8 @@ import type { UsageEvent } from '../../tenancy/usage-stream';
 import { createAuthenticator } from './auth';
 import { createCostModel } from './cost';
 import { useAdmission } from './admission';
+import { createResilientAdmission } from './resilient-admission';
+import { Counter, Gauge } from 'prom-client';
 import { createGatewayContext, TenantContextDataSource, type GatewayContext } from './subgraph-fetch';
 import { createTenantResolver, subdomainOf } from './tenant-resolution';
 
@@ -49,6 +51,8 @@ export interface GatewayOptions {
   recordUsage?: (event: UsageEvent) => void;
   /** The tenant's spend this month from PostgreSQL, to seed the store's monthly counter. */
   monthToDate?: (tenantId: string) => Promise<number>;
+  /** Redis outage behaviour of admission (resilient-admission.ts). @default { failMode: 'open', localShare: 1 } */
+  admissionFallback?: { failMode?: 'open' | 'closed'; localShare?: number; probeIntervalMs?: number };
   /** Serve introspection. @default true */
   introspection?: boolean;
 }
@@ -132,8 +136,31 @@ export async function createGateway(options: GatewayOptions) {
   });
 
   const costModel = createCostModel(supergraphSdl);
+  const degraded = new Gauge({
+    name: 'gateway_admission_degraded',
+    help: '1 while Redis is unreachable and admission runs on this instance alone (fail-open) or refuses (fail-closed)',
+    registers: [metrics.registry],
+  });
+  const degradations = new Counter({
+    name: 'gateway_admission_degradations_total',
+    help: 'Times admission lost the shared store',
+    registers: [metrics.registry],
+  });
+  const failMode = options.admissionFallback?.failMode ?? 'open';
+  const resilient = createResilientAdmission({
+    primary: store,
+    logger,
+    failMode,
+    localShare: options.admissionFallback?.localShare,
+    probeIntervalMs: options.admissionFallback?.probeIntervalMs,
+    onModeChange(mode) {
+      degraded.set(mode.kind === 'local' ? 1 : 0);
+      if (mode.kind === 'local') degradations.inc();
+    },
+  });
+  degraded.set(0);
   const admission = useAdmission({
-    store,
+    store: resilient.store,
     costModel,
     logger,
     monthToDate: options.monthToDate,
@@ -219,6 +246,7 @@ export async function createGateway(options: GatewayOptions) {
 
   async function readiness() {
     const checks: Record<string, boolean> = {};
+    const admissionMode = resilient.mode.kind === 'shared' ? 'shared' : `local (fail-${failMode})`;
     await Promise.all([
       ...Object.entries(subgraphUrls).map(async ([name, url]) => {
         try {
@@ -231,7 +259,9 @@ export async function createGateway(options: GatewayOptions) {
       db.ping().then((ok) => (checks.database = ok)),
       store.ping().then((ok) => (checks.store = ok)),
     ]);
-    return { ready: Object.values(checks).every(Boolean), checks };
+    // Without Redis a fail-open gateway still serves (admitting locally): it stays ready, and says so.
+    const ready = Object.entries(checks).every(([name, ok]) => ok || (name === 'store' && failMode === 'open'));
+    return { ready, checks, admission: admissionMode };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
@@ -240,8 +270,8 @@ export async function createGateway(options: GatewayOptions) {
     if (url.pathname === '/graphql' || tenantPath) return handleGraphQL(req, res, url, tenantPath ? decodeURIComponent(tenantPath[1]!).toLowerCase() : undefined);
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', service: 'gateway' });
     if (url.pathname === '/readyz') {
-      const { ready, checks } = await readiness();
-      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+      const { ready, checks, admission: admissionMode } = await readiness();
+      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks, admission: admissionMode });
     }
     if (url.pathname === '/metrics') {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
@@ -267,9 +297,11 @@ export async function createGateway(options: GatewayOptions) {
     tenants,
     readiness,
     listen: (port: number, host: string) => listen(server, port, host),
+    admission: resilient,
     async stop() {
       await apollo.stop();
       await tenants.stop();
+      await resilient.close();
     },
   };
 }

@@ -146,6 +146,16 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
   };
   /** Entries pending this long in another consumer's hands are taken over (that consumer died). */
   const CLAIM_IDLE_MS = 30_000;
+  async function readGroup(stream: string, group: string, consumer: string, count: number, blockMs: number): Promise<StreamEntry[]> {
+    const key = prefix + stream;
+    const own = entriesOf(await client.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '0'));
+    if (own.length) return own;
+    const claimed = (await client.xautoclaim(key, group, consumer, CLAIM_IDLE_MS, '0-0', 'COUNT', count)) as [string, Array<[string, string[] | null]>];
+    const taken = entriesOf([[key, claimed[1]]]);
+    if (taken.length) return taken;
+    const connection = await streamReader();
+    return entriesOf(await connection.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', key, '>'));
+  }
   const handlers = new Map<string, Set<(message: string) => void>>();
   subscriber.on('message', (channel: string, message: string) => {
     for (const handler of handlers.get(channel) ?? []) handler(message);
@@ -205,14 +215,13 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
     },
     async readStream(stream, group, consumer, { count, blockMs }) {
       await ensureGroup(stream, group);
-      const key = prefix + stream;
-      const own = entriesOf(await client.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '0'));
-      if (own.length) return own;
-      const claimed = (await client.xautoclaim(key, group, consumer, CLAIM_IDLE_MS, '0-0', 'COUNT', count)) as [string, Array<[string, string[] | null]>];
-      const taken = entriesOf([[key, claimed[1]]]);
-      if (taken.length) return taken;
-      const connection = await streamReader();
-      return entriesOf(await connection.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', key, '>'));
+      try {
+        return await readGroup(stream, group, consumer, count, blockMs);
+      } catch (error) {
+        // Redis restarted without its data: the group is gone and is made again on the next read.
+        if (String(error).includes('NOGROUP')) groups.delete(`${stream}\u0000${group}`);
+        throw error;
+      }
     },
     async ackStream(stream, group, ids) {
       if (ids.length) await client.xack(prefix + stream, group, ...ids);
@@ -223,9 +232,18 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
       for (const row of info) {
         const fields = new Map<string, string | number | null>();
         for (let i = 0; i < row.length; i += 2) fields.set(String(row[i]), row[i + 1] ?? null);
-        if (fields.get('name') === group) return Number(fields.get('pending') ?? 0) + Number(fields.get('lag') ?? 0);
+        if (fields.get('name') !== group) continue;
+        const pending = Number(fields.get('pending') ?? 0);
+        const lag = fields.get('lag');
+        if (lag !== null && lag !== undefined) return pending + Number(lag);
+        // Redis cannot always tell the lag (after a restart from the AOF, or deletions): count it.
+        const unread = await client.xrange(prefix + stream, `(${String(fields.get('last-delivered-id') ?? '0-0')}`, '+', 'COUNT', 100_000);
+        return pending + unread.length;
       }
-      return 0;
+      // The group is gone (Redis lost it): made again from the stream's start, everything is backlog.
+      groups.delete(`${stream}\u0000${group}`);
+      await ensureGroup(stream, group);
+      return client.xlen(prefix + stream);
     },
     async acquireSlot(key, id, limit, leaseMs) {
       return (await scripted.tenancySlot(prefix + key, id, limit, leaseMs)) === 1;

@@ -81,6 +81,8 @@ export interface BucketState {
   available: number;
   /** When not allowed: milliseconds until enough units will have been restored. */
   retryAfterMs: number;
+  /** The policy actually applied, when it differs from the one asked for (a gateway admitting alone). */
+  applied?: BucketPolicy;
 }
 
 /** The refill rule both adapters share (the Redis script is its transcription). */
