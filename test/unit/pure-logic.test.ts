@@ -109,3 +109,25 @@ describe('configuration', () => {
     expect(loadConfig({}).subgraphUrls.pets).toBe('http://127.0.0.1:4001/graphql');
   });
 });
+
+describe('context tokens', () => {
+  it('round-trips through the jose verifier for its own audience only', async () => {
+    const { generateKeyPair } = await import('jose');
+    const { createContextSigner, createContextVerifier } = await import('../../tenancy/context-token');
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const context = {
+      tenantId: '9bc77482-7155-459d-9b61-ac1cce2b76ef',
+      tenantSlug: 'acme-pets',
+      subject: 'admin@acme-pets.example',
+      roles: ['admin' as const],
+      plan: 'free' as const,
+      isolation: 'shared' as const,
+      requestId: 'req-1',
+    };
+    const token = await createContextSigner({ privateKey, kid: 'k1' })(context, 'pets');
+    expect(await createContextVerifier({ publicKey, subgraph: 'pets' })(token)).toEqual(context);
+    await expect(createContextVerifier({ publicKey, subgraph: 'usage' })(token)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    const { publicKey: otherKey } = await generateKeyPair('ES256');
+    await expect(createContextVerifier({ publicKey: otherKey, subgraph: 'pets' })(token)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+  });
+});

@@ -1,0 +1,329 @@
+// npm run bench — what our tenancy layer costs, as ratios against a bare gateway measured in the same run.
+//
+// Method
+//  - One stack in this process (startStack, the composition root `npm start` uses): the three
+//    subgraphs and our gateway, on in-memory PGlite and the in-process store, or on PostgreSQL / Redis
+//    when DATABASE_URL / REDIS_URL are set (in a scratch database and under a key prefix that the bench
+//    makes and removes: bench/scratch.ts). Next to it, on its own port, a bare Apollo Server +
+//    @apollo/gateway with no tenancy (bench/baseline.ts), pointed at the SAME subgraph URLs, sending a
+//    context token signed once as a static header. The difference between the two is our per-request
+//    layer: token verification (cached), tenant resolution (L1/L2 cache), request scope, admission
+//    (pricing, concurrency slot, token bucket, refund), context signing per request, metrics and the
+//    usage event. The bench tenant's plan limits are lifted in the scratch database so that admission
+//    runs its whole path but never rejects (a 429 is cheaper than an answer and would flatter us).
+//  - Usage aggregation (the usage service's stream consumer, which writes PostgreSQL) is off, as with
+//    USAGE_CONSUMER=false: it is background work of another service, not part of a request, and in one
+//    process on PGlite it would share the thread that serves both gateways. BENCH_USAGE_CONSUMER=1
+//    includes it.
+//  - Load comes from autocannon in a child process (bench/load-worker.ts) over loopback, so the load
+//    generator does not share the servers' event loop. Both gateways receive byte-identical requests
+//    (the same Authorization header too; the baseline ignores it). Only complete answers count: a
+//    non-2xx status or a body with GraphQL errors is a failure, and failures make the run invalid.
+//  - Two load profiles per query: "throughput" (BENCH_CONNECTIONS closed-loop connections, enough to
+//    saturate the single-threaded stack) gives requests/s; "latency" (one connection, no queueing)
+//    gives the latency a request pays for our layer. Under saturation latency is mostly queueing, so
+//    the p99 target is judged at one connection and the throughput target under saturation.
+//  - Every scenario warms both sides up first, then alternates short measured rounds A B, B A, ... so
+//    that JIT, caches, drift and other processes' bursts favour neither side; requests/s and latency
+//    percentiles pool the rounds. Latencies are recorded per response with sub-millisecond resolution.
+//  - CPU time of this process per request (process.cpuUsage around each run; this process does nothing
+//    else meanwhile) is reported too: it is much less sensitive to other processes than requests/s.
+//  - Results are printed as a table and written to bench/results/latest.json. This is a measurement,
+//    not a test: the process exits 0 whether or not the targets are met.
+//
+// Settings (environment): BENCH_DURATION (s per measured run, default 1), BENCH_WARMUP (s per side per
+// scenario, default 1), BENCH_ROUNDS (A/B pairs per scenario, default 8), BENCH_CONNECTIONS (default 10),
+// BENCH_USAGE_CONSUMER (default false).
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import { z } from 'zod';
+import { DEV_ISSUER } from '../gateway/src/auth';
+import { startStack, type Stack } from '../scripts/stack';
+import { loadConfig } from '../tenancy/config';
+import type { TenantContext } from '../tenancy/context';
+import { issueDevToken } from '../tenancy/dev-issuer';
+import { DEMO_TENANTS, defaultSubject } from '../tenancy/seed';
+import { startBaseline, type Baseline } from './baseline';
+import { createScratchData, liftPlanLimits } from './scratch';
+import type { LoadRequest, LoadResult, ParentMessage, WorkerMessage } from './load-worker';
+import { compare, formatCpuTable, formatTable, formatVerdict, judge, summarise, type Measured, type Profile, type ScenarioSummary, type Side, type Targets } from './report';
+
+const QUERIES = {
+  light: '{ currentTenant { slug } }',
+  federated: '{ pets(first: 10) { edges { node { name owner { name } tenant { slug } } } } }',
+} as const;
+type QueryName = keyof typeof QUERIES;
+
+const TENANT = 'acme-pets';
+const TENANT_PLAN = DEMO_TENANTS.find((t) => t.slug === TENANT)!.plan;
+const TARGETS: Targets = { minThroughputRatio: 0.9, maxAddedP99Ms: 1 };
+const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+
+const settings = z
+  .object({
+    BENCH_DURATION: z.coerce.number().positive().max(60).default(1),
+    BENCH_WARMUP: z.coerce.number().min(0).max(60).default(1),
+    BENCH_ROUNDS: z.coerce.number().int().min(1).max(40).default(8),
+    BENCH_CONNECTIONS: z.coerce.number().int().min(2).max(256).default(10),
+    BENCH_USAGE_CONSUMER: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+  })
+  .parse(Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v !== '')));
+
+/** The autocannon child process; the bench runs one load at a time. */
+class LoadGenerator {
+  private readonly child: ChildProcess;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (r: LoadResult) => void; reject: (e: Error) => void }>();
+
+  constructor() {
+    // execArgv is inherited, so the child runs under the same tsx loader as this process.
+    this.child = fork(fileURLToPath(new URL('./load-worker.ts', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (message: WorkerMessage) => {
+      const waiter = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (message.type === 'result') waiter?.resolve(message);
+      else waiter?.reject(new Error(`load worker: ${message.message}`));
+    });
+    this.child.on('exit', (code) => {
+      for (const waiter of this.pending.values()) waiter.reject(new Error(`load worker exited with ${code}`));
+      this.pending.clear();
+    });
+  }
+
+  run(request: Omit<LoadRequest, 'type' | 'id'>): Promise<LoadResult> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.send({ type: 'run', id, ...request } satisfies ParentMessage);
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.child.exitCode !== null || !this.child.connected) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.send({ type: 'stop' } satisfies ParentMessage);
+    });
+  }
+}
+
+/** Busy and total CPU time of the whole machine so far, in µs (all cores). */
+function machineCpuMicros(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const { times } of cpus()) {
+    const sum = times.user + times.nice + times.sys + times.irq + times.idle;
+    total += sum;
+    busy += sum - times.idle;
+  }
+  return { busy: busy * 1000, total: total * 1000 };
+}
+
+interface Target {
+  side: Side;
+  url: string;
+}
+
+async function post(url: string, headers: Record<string, string>, query: string) {
+  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query }) });
+  return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: unknown[] } };
+}
+
+/** Both gateways must give the same successful answer, or the comparison means nothing. */
+async function checkSameAnswers(targets: Target[], headers: Record<string, string>) {
+  for (const [name, query] of Object.entries(QUERIES)) {
+    const answers = await Promise.all(targets.map((t) => post(t.url, headers, query)));
+    for (const [i, answer] of answers.entries()) {
+      if (answer.status !== 200 || answer.body.errors || !answer.body.data) {
+        throw new Error(`${targets[i]!.side} gateway failed the ${name} query: ${answer.status} ${JSON.stringify(answer.body)}`);
+      }
+    }
+    if (!isDeepStrictEqual(answers[0]!.body.data, answers[1]!.body.data)) {
+      throw new Error(`the gateways disagree on the ${name} query:\n${answers.map((a) => JSON.stringify(a.body.data)).join('\n')}`);
+    }
+  }
+}
+
+async function main() {
+  process.env.APOLLO_TELEMETRY_DISABLED = '1';
+  const started = performance.now();
+  const keysDir = mkdtempSync(join(tmpdir(), 'tenancy-bench-'));
+  const scratch = await createScratchData(process.env);
+  let stack: Stack | undefined;
+  let baseline: Baseline | undefined;
+  let load: LoadGenerator | undefined;
+  try {
+    const config = loadConfig({
+      ...process.env,
+      NODE_ENV: 'development',
+      AUTH_DEV_ISSUER: 'true',
+      SERVICES: 'gateway,pets,tenants,usage',
+      HOST: '127.0.0.1',
+      GATEWAY_PORT: '0',
+      PETS_PORT: '0',
+      TENANTS_PORT: '0',
+      USAGE_PORT: '0',
+      LOG_LEVEL: 'silent',
+      DEV_KEYS_FILE: join(keysDir, 'dev-keys.json'),
+      USAGE_CONSUMER: String(settings.BENCH_USAGE_CONSUMER),
+      ...scratch.env,
+    });
+    const mode = {
+      database: config.DATABASE_URL ? 'postgres' : 'pglite',
+      store: config.REDIS_URL ? 'redis' : 'memory',
+      usageAggregation: settings.BENCH_USAGE_CONSUMER,
+    };
+
+    console.log(`bench: starting the stack (${mode.database}, ${mode.store} store) and the baseline gateway…`);
+    stack = await startStack(config, { storePrefix: scratch.storePrefix, keepAdmin: true });
+    const { issuer, context } = stack.keys;
+    if (!stack.gateway || !stack.urls.gateway || !issuer || !context || !stack.admin) {
+      throw new Error('the stack started without a gateway, its keys or an owner connection');
+    }
+    // Before any request, so no cache holds the seeded limits.
+    await liftPlanLimits(stack.admin, TENANT_PLAN);
+
+    const subject = defaultSubject(TENANT);
+    const roles = ['admin' as const];
+    const token = await issueDevToken(issuer, { tenant: TENANT, subject, roles, ttlSeconds: 3600, audience: config.AUTH_AUDIENCE });
+    const record = await stack.gateway.tenants.resolve(
+      { subject, tenantSlug: TENANT, roles, expiresAt: Math.floor(Date.now() / 1000) + 3600, issuer: DEV_ISSUER },
+      {},
+    );
+    const tenant: TenantContext = {
+      tenantId: record.id,
+      tenantSlug: record.slug,
+      subject,
+      roles,
+      plan: record.plan,
+      isolation: record.isolation,
+      requestId: 'bench-baseline',
+    };
+    baseline = await startBaseline({
+      subgraphUrls: { pets: stack.urls.pets!, tenants: stack.urls.tenants!, usage: stack.urls.usage! },
+      contextPrivateKey: context.privateKey,
+      contextKid: context.kid,
+      tenant,
+      host: config.HOST,
+    });
+
+    const targets: Target[] = [
+      { side: 'baseline', url: baseline.url },
+      { side: 'ours', url: stack.urls.gateway },
+    ];
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+    await checkSameAnswers(targets, headers);
+
+    load = new LoadGenerator();
+    const generator = load;
+    // This process does nothing but serve while a run is in flight, so its CPU time is the stack's.
+    let workerCpuMicros = 0;
+    const runOn = async (target: Target, query: QueryName, connections: number, durationSeconds: number, record: boolean): Promise<Measured> => {
+      const cpu = process.cpuUsage();
+      const result = await generator.run({ url: target.url, headers, body: JSON.stringify({ query: QUERIES[query] }), connections, durationSeconds, record });
+      const used = process.cpuUsage(cpu);
+      workerCpuMicros += result.workerCpuMicros;
+      return { ...result, cpuMicros: used.user + used.system };
+    };
+
+    const machineBefore = machineCpuMicros();
+    const selfBefore = process.cpuUsage();
+    // One longer warm-up of everything before the first measured scenario.
+    console.log('bench: warming up…');
+    for (const target of targets) for (const query of Object.keys(QUERIES) as QueryName[]) await runOn(target, query, settings.BENCH_CONNECTIONS, 2, false);
+
+    const profiles: Array<{ profile: Profile; connections: number }> = [
+      { profile: 'throughput', connections: settings.BENCH_CONNECTIONS },
+      { profile: 'latency', connections: 1 },
+    ];
+    const scenarios: ScenarioSummary[] = [];
+    const raw: Array<{ query: QueryName; profile: Profile; side: Side; round: number; result: Omit<Measured, 'latenciesMs' | 'type' | 'id'> }> = [];
+    for (const { profile, connections } of profiles) {
+      for (const query of Object.keys(QUERIES) as QueryName[]) {
+        console.log(`bench: ${query} query, ${profile} (${connections} connection${connections > 1 ? 's' : ''})…`);
+        if (settings.BENCH_WARMUP > 0) {
+          for (const target of targets) await runOn(target, query, connections, settings.BENCH_WARMUP, false);
+        }
+        const results: Record<Side, Measured[]> = { baseline: [], ours: [] };
+        for (let round = 0; round < settings.BENCH_ROUNDS; round++) {
+          // A B, then B A: neither side always runs first (or last) in a scenario.
+          const order = round % 2 === 0 ? targets : [...targets].reverse();
+          for (const target of order) {
+            const result = await runOn(target, query, connections, settings.BENCH_DURATION, true);
+            results[target.side].push(result);
+            raw.push({ query, profile, side: target.side, round, result: { ok: result.ok, failed: result.failed, elapsedSeconds: result.elapsedSeconds, cpuMicros: result.cpuMicros, workerCpuMicros: result.workerCpuMicros } });
+          }
+        }
+        scenarios.push(compare(query, profile, connections, summarise(results.baseline), summarise(results.ours)));
+      }
+    }
+    // The answers must still be right after the load (caches, token re-signing, pools).
+    await checkSameAnswers(targets, headers);
+
+    const self = process.cpuUsage(selfBefore);
+    const machineAfter = machineCpuMicros();
+    // What the rest of the machine did meanwhile: busy CPU time not spent by this process or the worker.
+    const othersCpuShare =
+      Math.max(0, machineAfter.busy - machineBefore.busy - self.user - self.system - workerCpuMicros) / (machineAfter.total - machineBefore.total);
+
+    const verdict = judge(scenarios, TARGETS);
+    const failed = scenarios.reduce((n, s) => n + s.baseline.failed + s.ours.failed, 0);
+    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` };
+
+    console.log('');
+    console.log(`Tenancy overhead: ours vs bare @apollo/gateway — ${mode.database} + ${mode.store} store, ${machine.cpus} CPUs, Node ${machine.node}`);
+    console.log(
+      `${settings.BENCH_ROUNDS} × ${settings.BENCH_DURATION} s per side per scenario after ${settings.BENCH_WARMUP} s warm-up; ` +
+        `usage aggregation ${mode.usageAggregation ? 'on' : 'off'}; latencies in ms`,
+    );
+    console.log('');
+    console.log(formatTable(scenarios));
+    console.log('');
+    console.log(formatCpuTable(scenarios));
+    console.log('');
+    console.log(formatVerdict(verdict, TARGETS));
+    if (othersCpuShare > 0.05) {
+      console.log(`warning: other processes used ${(othersCpuShare * 100).toFixed(0)} % of the machine's CPU during the run; the figures are noisier than on an idle machine (the CPU µs/req columns least so)`);
+    }
+    if (failed > 0) {
+      console.log(`INVALID: ${failed} requests failed (non-2xx, GraphQL errors, socket errors or timeouts), so a side measured an error path; see ${RESULTS_FILE}`);
+    }
+
+    mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
+    writeFileSync(
+      RESULTS_FILE,
+      `${JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          machine,
+          othersCpuShare,
+          mode,
+          settings,
+          queries: QUERIES,
+          targets: TARGETS,
+          verdict,
+          valid: failed === 0,
+          failed,
+          scenarios,
+          runs: raw,
+          totalSeconds: (performance.now() - started) / 1000,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    console.log(`\nresults: ${RESULTS_FILE} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  } finally {
+    await load?.close();
+    await baseline?.close();
+    await stack?.close();
+    await scratch.drop();
+    rmSync(keysDir, { recursive: true, force: true });
+  }
+}
+
+await main();
