@@ -1,0 +1,52 @@
+// DESIGN.md invariant 6: two gateway instances sharing one store, many concurrent clients, never admit
+// more cost than the bucket holds plus one request.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bucketKey } from '../../gateway/src/admission';
+import { startStack, type Stack } from '../../scripts/stack';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+let first: TestStack;
+let second: Stack;
+const SPEND = `query Spend { a: currentTenant { slug } b: currentTenant { slug } c: currentTenant { slug } d: currentTenant { slug } e: currentTenant { slug } }`;
+const COST = 5;
+const CAPACITY = 100;
+
+beforeAll(async () => {
+  first = await startTestStack();
+  second = await startStack(
+    { ...first.config, SERVICES: ['gateway'], GATEWAY_PORT: 0, SEED: false, subgraphUrls: { pets: first.urls.pets!, tenants: first.urls.tenants!, usage: first.urls.usage! } },
+    { pglite: first.pglite, ...(first.config.REDIS_URL ? { storePrefix: first.storePrefix } : { store: first.store }) },
+  );
+  // A bucket that practically does not refill during the test, and room for every request at once.
+  await first.admin.query(
+    `UPDATE plans SET bucket_capacity = $1, restore_rate = 0.001, max_operation_cost = $1, max_concurrency = 1000, monthly_budget = 100000000 WHERE name = 'free'`,
+    [CAPACITY],
+  );
+  await first.gateway!.tenants.invalidate('acme-pets');
+  await first.store.del(bucketKey('acme-pets'));
+});
+afterAll(async () => {
+  await second?.close();
+  await first?.close();
+});
+
+describe('admission across two gateway instances', () => {
+  it('admits at most the bucket plus one request, however the requests are spread', async () => {
+    const token = await first.token('acme-pets');
+    const responses = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => first.gql(SPEND, { token, url: i % 2 ? second.urls.gateway : first.urls.gateway })),
+    );
+    const admitted = responses.filter((r) => r.status === 200);
+    const limited = responses.filter((r) => r.status === 429);
+    expect(admitted.length + limited.length).toBe(60);
+    for (const r of admitted) expect(r.body.extensions?.cost.actualQueryCost).toBe(COST);
+    expect(admitted.length * COST).toBeLessThanOrEqual(CAPACITY + COST);
+    // And the bucket was really shared, not refused wholesale: it was spent down to the last request.
+    expect(admitted.length * COST).toBeGreaterThanOrEqual(CAPACITY - COST);
+    expect(limited.every((r) => r.body.errors?.[0]?.extensions?.code === 'RATE_LIMITED')).toBe(true);
+    // Both instances admitted some.
+    const viaSecond = responses.filter((r, i) => i % 2 === 1 && r.status === 200).length;
+    expect(viaSecond).toBeGreaterThan(0);
+    expect(admitted.length - viaSecond).toBeGreaterThan(0);
+  });
+});
