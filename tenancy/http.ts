@@ -1,5 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLResponse } from '@apollo/server';
+import type { Logger } from './logger';
 import { ErrorCode, errorBody, requestError } from './errors';
 
 /** Largest request body accepted. @default 1 MiB: far above any real operation, small enough to shed abuse. */
@@ -73,4 +74,37 @@ export function sendGraphQLError(res: ServerResponse, error: ReturnType<typeof r
 export function sendBodyError(res: ServerResponse, error: BodyError) {
   const graphQLError = requestError(ErrorCode.BAD_USER_INPUT, error.message);
   sendJson(res, error.status, errorBody(graphQLError));
+}
+
+/** Reads the request's body and runs it through Apollo Server, writing its answer. */
+export async function executeGraphQL<Context extends BaseContext>(
+  apollo: ApolloServer<Context>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  context: () => Promise<Context>,
+): Promise<void> {
+  let body: unknown;
+  try {
+    body = req.method === 'POST' ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
+  } catch (error) {
+    if (error instanceof BodyError) return sendBodyError(res, error);
+    throw error;
+  }
+  const response = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: req.method ?? 'GET', headers: headerMapOf(req), search: url.search, body },
+    context,
+  });
+  await writeApolloResponse(res, response);
+}
+
+/** An HTTP server whose handler can never crash the process or leave a request hanging. */
+export function serve(handle: (req: IncomingMessage, res: ServerResponse) => Promise<unknown>, logger: Logger): Server {
+  return createServer((req, res) => {
+    handle(req, res).catch((error) => {
+      logger.error({ err: error }, 'unhandled request error');
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
+      else res.end();
+    });
+  });
 }

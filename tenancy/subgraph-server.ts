@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -10,7 +10,7 @@ import { CONTEXT_HEADER, createContextVerifier } from './context-token';
 import { runInRequestScope, runWithTenant, type TenantContext } from './context';
 import type { Database, Queryable } from './db';
 import { maskFormattedError } from './errors';
-import { BodyError, headerMapOf, parseBody, readBody, sendBodyError, sendGraphQLError, sendJson, writeApolloResponse } from './http';
+import { executeGraphQL, sendGraphQLError, sendJson, serve } from './http';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type Metrics, type MetricsOptions } from './metrics';
 import type { CryptoKey } from 'jose';
@@ -156,30 +156,12 @@ export async function createSubgraphServer<Loaders>(options: SubgraphServerOptio
       return sendGraphQLError(res, error as GraphQLError);
     }
     await runInRequestScope({ requestId: tenant.requestId, service: name, tenant: tenant.tenantSlug }, () =>
-      runWithTenant(tenant, async () => {
-        let body: unknown;
-        try {
-          body = req.method === 'POST' ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
-        } catch (error) {
-          if (error instanceof BodyError) return sendBodyError(res, error);
-          throw error;
-        }
-        const response = await apollo.executeHTTPGraphQLRequest({
-          httpGraphQLRequest: { method: req.method ?? 'GET', headers: headerMapOf(req), search: url.search, body },
-          context: async () => contextFor(tenant),
-        });
-        await writeApolloResponse(res, response);
-      }),
+      runWithTenant(tenant, () => executeGraphQL(apollo, req, res, url, async () => contextFor(tenant))),
     );
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error) => {
-      logger.error({ err: error }, 'unhandled request error');
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
-      else res.end();
-    });
-  });
+  const server = serve(handle, logger);
+
   return {
     name,
     server,

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
@@ -10,7 +10,7 @@ import { runInRequestScope, currentRequestScope, type PlanLimits, type TenantCon
 import { createContextSigner } from '../../tenancy/context-token';
 import type { Database } from '../../tenancy/db';
 import { ErrorCode, ensureGraphQLError, maskFormattedError } from '../../tenancy/errors';
-import { BodyError, headerMapOf, parseBody, readBody, sendBodyError, sendGraphQLError, sendJson, writeApolloResponse } from '../../tenancy/http';
+import { executeGraphQL, sendGraphQLError, sendJson, serve } from '../../tenancy/http';
 import type { Logger } from '../../tenancy/logger';
 import { createMetrics, type MetricsOptions } from '../../tenancy/metrics';
 import { schemaPath, SUPERGRAPH_FILE } from '../../tenancy/schema-files';
@@ -228,20 +228,9 @@ export async function createGateway(options: GatewayOptions) {
       return sendGraphQLError(res, shown, code === ErrorCode.UNAUTHENTICATED ? { 'www-authenticate': 'Bearer' } : {});
     }
 
-    await runInRequestScope({ requestId, service: 'gateway', tenant: tenant.tenantSlug }, async () => {
-      let body: unknown;
-      try {
-        body = req.method === 'POST' ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
-      } catch (error) {
-        if (error instanceof BodyError) return sendBodyError(res, error);
-        throw error;
-      }
-      const response = await apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: req.method ?? 'GET', headers: headerMapOf(req), search: url.search, body },
-        context: async () => createGatewayContext(tenant, limits, sign),
-      });
-      await writeApolloResponse(res, response);
-    });
+    await runInRequestScope({ requestId, service: 'gateway', tenant: tenant.tenantSlug }, () =>
+      executeGraphQL(apollo, req, res, url, async () => createGatewayContext(tenant, limits, sign)),
+    );
   }
 
   async function readiness() {
@@ -283,13 +272,7 @@ export async function createGateway(options: GatewayOptions) {
     return sendJson(res, 404, { errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error) => {
-      logger.error({ err: error }, 'unhandled request error');
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
-      else res.end();
-    });
-  });
+  const server = serve(handle, logger);
 
   return {
     server,
