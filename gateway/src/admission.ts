@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type {
   ApolloServerPlugin,
   GraphQLRequestContextDidResolveOperation,
@@ -113,6 +114,8 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
       const policy: BucketPolicy = { capacity: limits.bucketCapacity, restoreRate: limits.restoreRate };
       const month = monthlyCounter(tenant, limits);
       const softLimit = Math.floor((limits.monthlyBudget * limits.softLimitPercent) / 100);
+      // Not the request id: clients may choose that one, and equal ids would share one slot.
+      const slotId = randomUUID();
       let requested = 0;
       let admitted = false;
       let slotHeld = false;
@@ -162,7 +165,7 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
             { maximumQueryCost: limits.maxOperationCost },
           );
         }
-        if (!(await store.acquireSlot(concurrencyKey(tenant.tenantSlug), tenant.requestId, limits.maxConcurrency, slotLeaseMs))) {
+        if (!(await store.acquireSlot(concurrencyKey(tenant.tenantSlug), slotId, limits.maxConcurrency, slotLeaseMs))) {
           response.http.headers.set('retry-after', '1');
           throw requestError(ErrorCode.RATE_LIMITED, `Too many operations in flight (the ${tenant.plan} plan allows ${limits.maxConcurrency})`, {
             retryAfter: 1,
@@ -203,7 +206,7 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
       }
 
       async function settle({ response, document, operationName, request, errors }: SettleContext) {
-        if (slotHeld) await store.releaseSlot(concurrencyKey(tenant.tenantSlug), tenant.requestId).catch(() => {});
+        if (slotHeld) await store.releaseSlot(concurrencyKey(tenant.tenantSlug), slotId).catch(() => {});
         if (response.body.kind !== 'single') return;
         const result = response.body.singleResult;
         let actual = 0;

@@ -92,6 +92,9 @@ describe('admission', () => {
     const limited = results.find((r) => r.status === 429)!;
     expect(limited.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
     expect(limited.headers.get('retry-after')).toBe('1');
+    // A client cannot share one slot among many operations by sending the same request id.
+    const sameId = await Promise.all(Array.from({ length: 8 }, () => stack.gql(EXPENSIVE, { token: acme, headers: { 'x-request-id': 'same-id' } })));
+    expect(sameId.map((r) => r.status)).toContain(429);
     // Slots are released when operations finish: a later one gets through.
     expect((await stack.gql(CHEAP, { token: acme })).status).toBe(200);
   });
