@@ -29,4 +29,4 @@ USER node
 ENV HOST=0.0.0.0
 EXPOSE 4000 4001 4002 4003
 
-CMD ["npx","tsx","scripts/start.ts"]
+CMD ["node_modules/.bin/tsx", "scripts/start.ts"]

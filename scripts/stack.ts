@@ -108,7 +108,13 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
   const started: Array<{ name: 'pets' | 'tenants' | 'usage'; running: RunningServer; stop: () => Promise<void> }> = [];
   const subgraphFactories = {
     pets: () => createPetsSubgraph(deps),
-    tenants: () => createTenantsSubgraph({ ...deps, tenantChanged: (slug) => announceTenantChanged(store, slug) }),
+    tenants: () =>
+      createTenantsSubgraph({
+        ...deps,
+        // The change is saved; if the store is away the gateways' caches age out instead (L1 5 s, L2 30 s).
+        tenantChanged: (slug) =>
+          announceTenantChanged(store, slug).catch((error) => logger.warn({ err: error, slug }, 'tenant change not announced; caches will expire')),
+      }),
     usage: () => createUsageSubgraph(deps),
   };
   const ports = { pets: config.PETS_PORT, tenants: config.TENANTS_PORT, usage: config.USAGE_PORT };

@@ -65,6 +65,8 @@ const tenantScope = new AsyncLocalStorage<TenantContext>();
 
 export const runInRequestScope = <T>(scope: RequestScope, fn: () => T): T => requestScope.run(scope, fn);
 export const currentRequestScope = (): RequestScope | undefined => requestScope.getStore();
+/** Runs fn outside any request (timers started there must not carry one request's id forever). */
+export const outsideRequestScope = <T>(fn: () => T): T => requestScope.exit(() => tenantScope.exit(fn));
 
 /** Runs fn with the verified tenant context available to everything below it, however deep. */
 export const runWithTenant = <T>(context: TenantContext, fn: () => T): T => tenantScope.run(context, fn);

@@ -87,7 +87,9 @@ export function isSafeCode(code: unknown): boolean {
  */
 export function maskFormattedError(formatted: GraphQLFormattedError): { error: GraphQLFormattedError; masked: boolean } {
   const code = formatted.extensions?.code;
-  if (isSafeCode(code)) {
+  // Apollo Server labels any unexpected resolver error INTERNAL_SERVER_ERROR before formatError runs:
+  // the code is ours, the message is not (a driver's "Command timed out", a SQL error), so it is masked.
+  if (isSafeCode(code) && !(code === ErrorCode.INTERNAL_SERVER_ERROR && formatted.message !== 'Internal server error')) {
     const { stacktrace: _stack, exception: _exception, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
     return { error: { ...formatted, extensions }, masked: false };
   }

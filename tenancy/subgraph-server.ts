@@ -96,7 +96,7 @@ function metricsPlugin(metrics: Metrics): ApolloServerPlugin<{ tenant?: TenantCo
  */
 export async function createSubgraphServer<Loaders>(options: SubgraphServerOptions<Loaders>) {
   const { name, typeDefs, resolvers, permissions, createLoaders, db, contextPublicKey } = options;
-  const logger = (options.logger ?? createLogger('subgraph')).child({ service: name });
+  const logger = createLogger(name, options.logger?.level);
   const metrics = createMetrics(name, options.metricsOptions);
   const verify = createContextVerifier({ publicKey: contextPublicKey, subgraph: name });
   const schema = applyMiddleware(buildSubgraphSchema({ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }), createPermissions(permissions));

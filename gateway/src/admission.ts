@@ -9,7 +9,8 @@ import type { Logger } from '../../tenancy/logger';
 import type { PlanLimits, TenantContext } from '../../tenancy/context';
 import { tenantKey, type BucketPolicy, type BucketState, type MonthlyCounter } from '../../tenancy/store';
 import { AdmissionUnavailableError, type AdmissionStore } from './resilient-admission';
-import type { CostModel } from './cost';
+import { Kind } from 'graphql';
+import { MUTATION_BASE_COST, type CostModel } from './cost';
 import type { GatewayContext } from './subgraph-fetch';
 
 /**
@@ -205,7 +206,7 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
         }
       }
 
-      async function settle({ response, document, operationName, request, errors }: SettleContext) {
+      async function settle({ response, document, operationName, request, errors, operation }: SettleContext) {
         if (slotHeld) await store.releaseSlot(concurrencyKey(tenant.tenantSlug), slotId).catch(() => {});
         if (response.body.kind !== 'single') return;
         const result = response.body.singleResult;
@@ -213,6 +214,12 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
         if (admitted && document) {
           try {
             actual = costModel.actual(document, operationName, request.variables ?? {}, result.data ?? null);
+            if (operation?.operation === 'mutation') {
+              // A mutation that failed returns no data but did its work (or tried to): its base cost stays
+              // spent, so failing writes cannot be repeated for free.
+              const rootFields = operation.selectionSet.selections.filter((s) => s.kind === Kind.FIELD).length;
+              actual = Math.max(actual, Math.min(requested, rootFields * MUTATION_BASE_COST));
+            }
           } catch (error) {
             logger.warn({ err: error }, 'actual cost could not be computed; charging the requested cost');
             actual = requested;

@@ -1,3 +1,4 @@
+import { outsideRequestScope } from '../../tenancy/context';
 import type { Logger } from '../../tenancy/logger';
 import { createMemoryStore, type BucketPolicy, type KeyValueStore, type MonthlyCounter } from '../../tenancy/store';
 
@@ -77,7 +78,7 @@ export function createResilientAdmission(options: ResilientAdmissionOptions) {
       failMode === 'open' ? 'shared admission store unreachable: admitting locally' : 'shared admission store unreachable: refusing operations',
     );
     setMode({ kind: 'local', since: Date.now(), failures: 1 });
-    probe = setInterval(() => void recover(), probeIntervalMs);
+    probe = outsideRequestScope(() => setInterval(() => void recover(), probeIntervalMs));
     probe.unref();
   }
 

@@ -11,7 +11,7 @@ import { createContextSigner } from '../../tenancy/context-token';
 import type { Database } from '../../tenancy/db';
 import { ErrorCode, ensureGraphQLError, maskFormattedError } from '../../tenancy/errors';
 import { executeGraphQL, sendGraphQLError, sendJson, serve } from '../../tenancy/http';
-import type { Logger } from '../../tenancy/logger';
+import { createLogger, type Logger } from '../../tenancy/logger';
 import { createMetrics, type MetricsOptions } from '../../tenancy/metrics';
 import { schemaPath, SUPERGRAPH_FILE } from '../../tenancy/schema-files';
 import type { KeyValueStore } from '../../tenancy/store';
@@ -97,7 +97,7 @@ const TENANT_PATH = /^\/t\/([^/]+)\/graphql$/;
 export async function createGateway(options: GatewayOptions) {
   process.env.APOLLO_TELEMETRY_DISABLED ??= '1';
   const { db, store, logger: rootLogger, subgraphUrls, baseDomain = 'localhost', recordUsage } = options;
-  const logger = rootLogger.child({ service: 'gateway' });
+  const logger = createLogger('gateway', rootLogger.level);
   const metrics = createMetrics('gateway', options.metricsOptions);
   const authenticator = createAuthenticator(options.auth);
   const sign = createContextSigner({

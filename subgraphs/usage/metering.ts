@@ -10,7 +10,10 @@ export interface UsageConsumerOptions {
   store: KeyValueStore;
   db: Database;
   logger: Logger;
-  /** Name in the consumer group; must be stable across restarts of one instance. @default host-pid */
+  /**
+   * Name in the consumer group. Stable across restarts, so a restarted instance finishes the entries it
+   * held at once instead of waiting for another to claim them. @default the host name
+   */
   consumer?: string;
   /** @default 500 entries per read */
   batchSize?: number;
@@ -30,7 +33,7 @@ const INVALID_TEXT = '22P02';
  * reads them again, and the stream id keeps the second write from counting twice.
  */
 export function startUsageConsumer(options: UsageConsumerOptions) {
-  const { store, db, logger, consumer = `${hostname()}-${process.pid}`, batchSize = 500, blockMs = 1_000, retryDelayMs = 1_000 } = options;
+  const { store, db, logger, consumer = hostname(), batchSize = 500, blockMs = 1_000, retryDelayMs = 1_000 } = options;
   let running = true;
   let wake: (() => void) | undefined;
   const sleep = (ms: number) =>

@@ -16,6 +16,12 @@ interface Group {
   pending: Map<string, string>;
 }
 
+/**
+ * Most entries an in-process stream keeps, like the Redis adapter's MAXLEN: with nothing consuming
+ * (a gateway-only process, USAGE_CONSUMER=false) the oldest go rather than the process's memory.
+ */
+const MAX_STREAM_ENTRIES = 100_000;
+
 /** In-process store for a single-process stack; same semantics as the Redis adapter. */
 export function createMemoryStore(): KeyValueStore {
   const values = new Map<string, { value: string; expiresAt: number }>();
@@ -163,6 +169,11 @@ export function createMemoryStore(): KeyValueStore {
       const s = stream(name);
       const id = `${Date.now()}-${s.seq++}`;
       s.entries.push({ id, fields: { ...fields } });
+      if (s.entries.length > MAX_STREAM_ENTRIES) {
+        const drop = s.entries.length - MAX_STREAM_ENTRIES;
+        for (const removed of s.entries.splice(0, drop)) for (const g of s.groups.values()) g.pending.delete(removed.id);
+        for (const g of s.groups.values()) g.next = Math.max(0, g.next - drop);
+      }
       setImmediate(() => bus.emit(`stream:${name}`));
       return id;
     },

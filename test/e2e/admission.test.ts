@@ -46,6 +46,12 @@ describe('admission', () => {
     expect(again.extensions.cost.throttleStatus.currentlyAvailable).toBeGreaterThan(cost.throttleStatus.maximumAvailable - cost.requestedQueryCost);
   });
 
+  it('charges a failed mutation its base cost', async () => {
+    const { body } = await stack.gql(`mutation { deletePet(id: "00000000-0000-4000-8000-000000000000") }`, { token: await stack.token('fluffy-friends') });
+    expect(body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(body.extensions?.cost).toMatchObject({ requestedQueryCost: 10, actualQueryCost: 10 });
+  });
+
   it('refuses an operation above the plan maximum with COST_LIMIT_EXCEEDED (400) and touches nothing', async () => {
     await setPlan('free', { capacity: 100_000, restore: 1000, maxCost: 50, concurrency: 10 });
     const { status, body } = await stack.gql(EXPENSIVE, { token: await stack.token('acme-pets') });

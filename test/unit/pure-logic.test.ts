@@ -20,6 +20,9 @@ describe('errors', () => {
     const kept = maskFormattedError({ message: 'Pet not found', path: ['pet'], extensions: { code: 'NOT_FOUND', stacktrace: ['at y'] } });
     expect(kept).toEqual({ masked: false, error: { message: 'Pet not found', path: ['pet'], extensions: { code: 'NOT_FOUND' } } });
     expect(maskFormattedError({ message: 'TypeError: x is undefined' }).masked).toBe(true);
+    // What Apollo Server makes of an unexpected resolver error: our code, someone else's message.
+    const internal = maskFormattedError({ message: 'Command timed out', path: ['pets'], extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(internal).toEqual({ masked: true, error: { message: 'Internal server error', path: ['pets'], extensions: { code: 'INTERNAL_SERVER_ERROR' } } });
     expect(ensureGraphQLError(new Error('secret detail')).message).toBe('Internal server error');
     const own = new GraphQLError('kept');
     expect(ensureGraphQLError(own)).toBe(own);
