@@ -31,25 +31,31 @@
 //  - Results are printed as a table and written to bench/results/latest.json. This is a measurement,
 //    not a test: the process exits 0 whether or not the targets are met.
 //
-// Settings (environment): BENCH_DURATION (s per measured run, default 1), BENCH_WARMUP (s per side per
-// scenario, default 1), BENCH_ROUNDS (A/B pairs per scenario, default 8), BENCH_CONNECTIONS (default 10),
-// BENCH_USAGE_CONSUMER (default false).
-import { fork, type ChildProcess } from 'node:child_process';
+//  - Then the noisy-neighbour scenario (bench/noisy-neighbour.ts, its own method there) runs on a
+//    fresh stack and scratch data: tenant B's latency under a steady load, alone and while tenant A
+//    floods at ten times its plan, and how fast A's 429s are answered.
+//
+// Settings (environment): BENCH_ONLY (tenancy | noisy: run one part; default both), BENCH_DURATION (s
+// per measured run, default 1), BENCH_WARMUP (s per side per scenario, default 1), BENCH_ROUNDS (A/B
+// pairs per scenario, default 8), BENCH_CONNECTIONS (default 10), BENCH_USAGE_CONSUMER (default
+// false); for the noisy neighbour BENCH_NOISY_ROUNDS (default 4), BENCH_NOISY_DURATION (s per phase,
+// default 4), BENCH_NOISY_RATE (B's req/s, default 50), BENCH_NOISY_PLAN_RATE (A's plan in req/s,
+// default 10; A floods at ten times it).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { DEV_ISSUER } from '../gateway/src/auth';
 import { startStack, type Stack } from '../scripts/stack';
-import { loadConfig } from '../tenancy/config';
 import type { TenantContext } from '../tenancy/context';
 import { issueDevToken } from '../tenancy/dev-issuer';
 import { DEMO_TENANTS, defaultSubject } from '../tenancy/seed';
 import { startBaseline, type Baseline } from './baseline';
+import { benchConfig, LoadGenerator, machineCpuMicros, machineInfo, modeOf, othersCpuShare, type Mode } from './harness';
+import { formatNoisy, noisySettingsSchema, runNoisyNeighbour, type NoisyNeighbourResult } from './noisy-neighbour';
 import { createScratchData, liftPlanLimits } from './scratch';
-import type { LoadRequest, LoadResult, ParentMessage, WorkerMessage } from './load-worker';
 import { compare, formatCpuTable, formatTable, formatVerdict, judge, summarise, type Measured, type Profile, type ScenarioSummary, type Side, type Targets } from './report';
 
 const QUERIES = {
@@ -65,63 +71,15 @@ const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.
 
 const settings = z
   .object({
+    BENCH_ONLY: z.enum(['tenancy', 'noisy']).optional(),
     BENCH_DURATION: z.coerce.number().positive().max(60).default(1),
     BENCH_WARMUP: z.coerce.number().min(0).max(60).default(1),
     BENCH_ROUNDS: z.coerce.number().int().min(1).max(40).default(8),
     BENCH_CONNECTIONS: z.coerce.number().int().min(2).max(256).default(10),
     BENCH_USAGE_CONSUMER: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   })
+  .extend(noisySettingsSchema.shape)
   .parse(Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v !== '')));
-
-/** The autocannon child process; the bench runs one load at a time. */
-class LoadGenerator {
-  private readonly child: ChildProcess;
-  private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (r: LoadResult) => void; reject: (e: Error) => void }>();
-
-  constructor() {
-    // execArgv is inherited, so the child runs under the same tsx loader as this process.
-    this.child = fork(fileURLToPath(new URL('./load-worker.ts', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.child.on('message', (message: WorkerMessage) => {
-      const waiter = this.pending.get(message.id);
-      this.pending.delete(message.id);
-      if (message.type === 'result') waiter?.resolve(message);
-      else waiter?.reject(new Error(`load worker: ${message.message}`));
-    });
-    this.child.on('exit', (code) => {
-      for (const waiter of this.pending.values()) waiter.reject(new Error(`load worker exited with ${code}`));
-      this.pending.clear();
-    });
-  }
-
-  run(request: Omit<LoadRequest, 'type' | 'id'>): Promise<LoadResult> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.child.send({ type: 'run', id, ...request } satisfies ParentMessage);
-    });
-  }
-
-  close(): Promise<void> {
-    if (this.child.exitCode !== null || !this.child.connected) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.child.once('exit', () => resolve());
-      this.child.send({ type: 'stop' } satisfies ParentMessage);
-    });
-  }
-}
-
-/** Busy and total CPU time of the whole machine so far, in µs (all cores). */
-function machineCpuMicros(): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  for (const { times } of cpus()) {
-    const sum = times.user + times.nice + times.sys + times.irq + times.idle;
-    total += sum;
-    busy += sum - times.idle;
-  }
-  return { busy: busy * 1000, total: total * 1000 };
-}
 
 interface Target {
   side: Side;
@@ -148,35 +106,15 @@ async function checkSameAnswers(targets: Target[], headers: Record<string, strin
   }
 }
 
-async function main() {
-  process.env.APOLLO_TELEMETRY_DISABLED = '1';
-  const started = performance.now();
-  const keysDir = mkdtempSync(join(tmpdir(), 'tenancy-bench-'));
+/** The tenancy-overhead scenarios: ours vs the bare gateway. Returns its part of the results file. */
+async function runTenancy(keysDir: string): Promise<{ mode: Mode; valid: boolean; json: Record<string, unknown> }> {
   const scratch = await createScratchData(process.env);
   let stack: Stack | undefined;
   let baseline: Baseline | undefined;
   let load: LoadGenerator | undefined;
   try {
-    const config = loadConfig({
-      ...process.env,
-      NODE_ENV: 'development',
-      AUTH_DEV_ISSUER: 'true',
-      SERVICES: 'gateway,pets,tenants,usage',
-      HOST: '127.0.0.1',
-      GATEWAY_PORT: '0',
-      PETS_PORT: '0',
-      TENANTS_PORT: '0',
-      USAGE_PORT: '0',
-      LOG_LEVEL: 'silent',
-      DEV_KEYS_FILE: join(keysDir, 'dev-keys.json'),
-      USAGE_CONSUMER: String(settings.BENCH_USAGE_CONSUMER),
-      ...scratch.env,
-    });
-    const mode = {
-      database: config.DATABASE_URL ? 'postgres' : 'pglite',
-      store: config.REDIS_URL ? 'redis' : 'memory',
-      usageAggregation: settings.BENCH_USAGE_CONSUMER,
-    };
+    const config = benchConfig(keysDir, scratch, settings.BENCH_USAGE_CONSUMER);
+    const mode = modeOf(config);
 
     console.log(`bench: starting the stack (${mode.database}, ${mode.store} store) and the baseline gateway…`);
     stack = await startStack(config, { storePrefix: scratch.storePrefix, keepAdmin: true });
@@ -255,7 +193,7 @@ async function main() {
           for (const target of order) {
             const result = await runOn(target, query, connections, settings.BENCH_DURATION, true);
             results[target.side].push(result);
-            raw.push({ query, profile, side: target.side, round, result: { ok: result.ok, failed: result.failed, elapsedSeconds: result.elapsedSeconds, cpuMicros: result.cpuMicros, workerCpuMicros: result.workerCpuMicros } });
+            raw.push({ query, profile, side: target.side, round, result: { ok: result.ok, failed: result.failed, statuses: result.statuses, elapsedSeconds: result.elapsedSeconds, cpuMicros: result.cpuMicros, workerCpuMicros: result.workerCpuMicros } });
           }
         }
         scenarios.push(compare(query, profile, connections, summarise(results.baseline), summarise(results.ours)));
@@ -265,14 +203,12 @@ async function main() {
     await checkSameAnswers(targets, headers);
 
     const self = process.cpuUsage(selfBefore);
-    const machineAfter = machineCpuMicros();
     // What the rest of the machine did meanwhile: busy CPU time not spent by this process or the worker.
-    const othersCpuShare =
-      Math.max(0, machineAfter.busy - machineBefore.busy - self.user - self.system - workerCpuMicros) / (machineAfter.total - machineBefore.total);
+    const others = othersCpuShare(machineBefore, machineCpuMicros(), self.user + self.system, workerCpuMicros);
 
     const verdict = judge(scenarios, TARGETS);
     const failed = scenarios.reduce((n, s) => n + s.baseline.failed + s.ours.failed, 0);
-    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` };
+    const machine = machineInfo();
 
     console.log('');
     console.log(`Tenancy overhead: ours vs bare @apollo/gateway — ${mode.database} + ${mode.store} store, ${machine.cpus} CPUs, Node ${machine.node}`);
@@ -286,12 +222,50 @@ async function main() {
     console.log(formatCpuTable(scenarios));
     console.log('');
     console.log(formatVerdict(verdict, TARGETS));
-    if (othersCpuShare > 0.05) {
-      console.log(`warning: other processes used ${(othersCpuShare * 100).toFixed(0)} % of the machine's CPU during the run; the figures are noisier than on an idle machine (the CPU µs/req columns least so)`);
+    if (others > 0.05) {
+      console.log(`warning: other processes used ${(others * 100).toFixed(0)} % of the machine's CPU during the run; the figures are noisier than on an idle machine (the CPU µs/req columns least so)`);
     }
     if (failed > 0) {
       console.log(`INVALID: ${failed} requests failed (non-2xx, GraphQL errors, socket errors or timeouts), so a side measured an error path; see ${RESULTS_FILE}`);
     }
+
+    return {
+      mode,
+      valid: failed === 0,
+      json: { othersCpuShare: others, queries: QUERIES, targets: TARGETS, verdict, valid: failed === 0, failed, scenarios, runs: raw },
+    };
+  } finally {
+    await load?.close();
+    await baseline?.close();
+    await stack?.close();
+    await scratch.drop();
+  }
+}
+
+/** The noisy-neighbour scenario, on a fresh stack and scratch data of its own. */
+async function runNoisy(keysDir: string): Promise<{ mode: Mode; result: NoisyNeighbourResult }> {
+  const scratch = await createScratchData(process.env);
+  try {
+    const config = benchConfig(keysDir, scratch, settings.BENCH_USAGE_CONSUMER);
+    const mode = modeOf(config);
+    console.log(`bench: noisy neighbour, starting a fresh stack (${mode.database}, ${mode.store} store)…`);
+    const result = await runNoisyNeighbour({ config, scratch, settings, log: (line) => console.log(`bench: ${line}`) });
+    console.log('');
+    console.log(formatNoisy(result));
+    return { mode, result };
+  } finally {
+    await scratch.drop();
+  }
+}
+
+async function main() {
+  process.env.APOLLO_TELEMETRY_DISABLED = '1';
+  const started = performance.now();
+  const keysDir = mkdtempSync(join(tmpdir(), 'tenancy-bench-'));
+  try {
+    const tenancy = settings.BENCH_ONLY === 'noisy' ? undefined : await runTenancy(keysDir);
+    if (tenancy) console.log('');
+    const noisy = settings.BENCH_ONLY === 'tenancy' ? undefined : await runNoisy(keysDir);
 
     mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
     writeFileSync(
@@ -299,29 +273,20 @@ async function main() {
       `${JSON.stringify(
         {
           date: new Date().toISOString(),
-          machine,
-          othersCpuShare,
-          mode,
+          machine: machineInfo(),
+          mode: tenancy?.mode ?? noisy?.mode,
           settings,
-          queries: QUERIES,
-          targets: TARGETS,
-          verdict,
-          valid: failed === 0,
-          failed,
-          scenarios,
-          runs: raw,
+          ...tenancy?.json,
+          ...(noisy ? { noisyNeighbour: noisy.result } : {}),
           totalSeconds: (performance.now() - started) / 1000,
         },
         null,
         2,
       )}\n`,
     );
+    if (noisy && !noisy.result.valid) console.log(`\nINVALID noisy-neighbour run: see ${RESULTS_FILE}`);
     console.log(`\nresults: ${RESULTS_FILE} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   } finally {
-    await load?.close();
-    await baseline?.close();
-    await stack?.close();
-    await scratch.drop();
     rmSync(keysDir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,7 @@
 // The cost model of gateway/src/cost.ts: hand-checked costs, each with its arithmetic.
 import { describe, expect, it } from 'vitest';
 import { composeServices } from '@apollo/composition';
-import { buildSchema, parse } from 'graphql';
+import { parse } from 'graphql';
 import { createCostModel, MUTATION_BASE_COST } from '../../gateway/src/cost';
 import { readSchemaFile } from '../../tenancy/schema-files';
 
