@@ -10,7 +10,7 @@
 // baseline's data source sends a context token signed ONCE per subgraph audience, as a static header,
 // and re-signs it every 30 s (subgraphs refuse tokens older than 120 s). The subgraphs still verify it
 // on every fetch, exactly as they verify ours.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -19,7 +19,8 @@ import type { CryptoKey } from 'jose';
 import { SUPERGRAPH_FILE } from '../tenancy/compose';
 import type { TenantContext } from '../tenancy/context';
 import { CONTEXT_HEADER, createContextSigner } from '../tenancy/context-token';
-import { BodyError, headerMapOf, parseBody, readBody, sendBodyError, sendJson, writeApolloResponse } from '../tenancy/http';
+import { executeGraphQL, sendJson, serve } from '../tenancy/http';
+import { createLogger } from '../tenancy/logger';
 import { schemaPath, SUBGRAPHS } from '../tenancy/schema-files';
 import { listen } from '../tenancy/subgraph-server';
 
@@ -82,26 +83,11 @@ export async function startBaseline(options: BaselineOptions): Promise<Baseline>
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://baseline');
     if (url.pathname !== '/graphql') return sendJson(res, 404, { errors: [{ message: 'Not found' }] });
-    let body: unknown;
-    try {
-      body = req.method === 'POST' ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
-    } catch (error) {
-      if (error instanceof BodyError) return sendBodyError(res, error);
-      throw error;
-    }
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers: headerMapOf(req), search: url.search, body },
-      context: async () => ({}),
-    });
-    await writeApolloResponse(res, response);
+    await executeGraphQL(apollo, req, res, url, async () => ({}));
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error' }] });
-      else res.end();
-    });
-  });
+  // The same HTTP adapter as our gateway (tenancy/http.ts), so only the tenancy layer differs.
+  const server = serve(handle, createLogger('baseline', 'silent'));
   const running = await listen(server, 0, options.host);
 
   return {
