@@ -41,6 +41,7 @@ const config: CodegenConfig = {
       Tenant: '../repository#TenantRef',
       QuotaStatus: '../repository#QuotaRow',
       OperationUsage: '../repository#OperationRow',
+      UsageMinute: '../repository#MinuteRow',
     }),
   },
 };

@@ -13,6 +13,17 @@ export interface QuotaRow {
   restoreRate: number;
   burnRatePerMinute: number;
   resetsAt: Date;
+  /**
+   * Filled by the live feed (feed.ts), which reads everything a dashboard shows in one transaction per
+   * tenant and change, instead of one query per subscriber per event. Absent on the query path.
+   */
+  recent?: OperationRow[];
+  minutes?: MinuteRow[];
+}
+export interface MinuteRow {
+  minute: Date;
+  cost: number;
+  operations: number;
 }
 export interface OperationRow {
   operationName: string | null;
@@ -49,6 +60,22 @@ export async function recentOperations(q: Queryable, first: number): Promise<Ope
     `SELECT operation_name AS "operationName", actual_cost AS cost, latency_ms AS "latencyMs", outcome, created_at AS at
      FROM usage_events WHERE tenant_id = current_tenant_id() ORDER BY created_at DESC, id DESC LIMIT $1`,
     [first],
+  );
+  return rows;
+}
+
+/** Most minutes usageByMinute returns, and most operations recentOperations on QuotaStatus returns. */
+export const MAX_MINUTES = 60;
+export const MAX_RECENT = 50;
+
+/** The last `minutes` minutes of the tenant's spend, oldest first, idle minutes included as zero. */
+export async function usageByMinute(q: Queryable, minutes: number): Promise<MinuteRow[]> {
+  const { rows } = await q.query<MinuteRow>(
+    `SELECT g.minute, coalesce(m.cost, 0)::int AS cost, coalesce(m.operations, 0)::int AS operations
+     FROM generate_series(date_trunc('minute', now()) - make_interval(mins => $1 - 1), date_trunc('minute', now()), interval '1 minute') AS g(minute)
+     LEFT JOIN usage_minute m ON m.tenant_id = current_tenant_id() AND m.minute = g.minute
+     ORDER BY g.minute`,
+    [minutes],
   );
   return rows;
 }

@@ -1,4 +1,4 @@
-import { notFound } from '../../tenancy/errors';
+import { badInput, notFound } from '../../tenancy/errors';
 import { pageSize } from '../../tenancy/validation';
 import type { Resolvers } from './generated/resolvers-types';
 import * as repo from './repository';
@@ -8,6 +8,14 @@ async function quotaOf(ctx: UsageContext, tenantId: string): Promise<repo.QuotaR
   const quota = await ctx.loaders.quotaByTenant.load(tenantId);
   if (!quota) throw notFound('Tenant');
   return quota;
+}
+
+function minuteCount(minutes: number | null | undefined): number {
+  const value = minutes ?? 30;
+  if (!Number.isInteger(value) || value < 1 || value > repo.MAX_MINUTES) {
+    throw badInput(`minutes must be an integer between 1 and ${repo.MAX_MINUTES}`, { argument: 'minutes' });
+  }
+  return value;
 }
 
 export const resolvers: Resolvers = {
@@ -38,8 +46,19 @@ export const resolvers: Resolvers = {
       const at = Date.now() + (remaining / quota.burnRatePerMinute) * 60_000;
       return at < quota.resetsAt.getTime() ? new Date(at).toISOString() : null;
     },
+    recentOperations: async (quota, { first }, ctx) => {
+      const count = pageSize(first, 10, repo.MAX_RECENT);
+      return (quota.recent ?? (await ctx.withTenant((q) => repo.recentOperations(q, count)))).slice(0, count);
+    },
+    usageByMinute: async (quota, { minutes }, ctx) => {
+      const count = minuteCount(minutes);
+      return (quota.minutes ?? (await ctx.withTenant((q) => repo.usageByMinute(q, count)))).slice(-count);
+    },
   },
   OperationUsage: {
     at: (op) => op.at.toISOString(),
+  },
+  UsageMinute: {
+    minute: (row) => row.minute.toISOString(),
   },
 };

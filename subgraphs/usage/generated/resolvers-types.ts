@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import type { TenantRef, QuotaRow, OperationRow } from '../repository';
+import type { TenantRef, QuotaRow, OperationRow, MinuteRow } from '../repository';
 import type { UsageContext } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -60,19 +60,59 @@ export type QuotaStatus = {
   plan: Plan;
   /** When the budget runs out at the current burn rate (ISO 8601, UTC); null when it lasts past resetsAt. */
   projectedExhaustionAt: Maybe<Scalars['String']['output']>;
+  /** The tenant's most recent operations, newest first. `first` is at most 50. */
+  recentOperations: Array<OperationUsage>;
   remaining: Scalars['Int']['output'];
   /** When the monthly budget resets (ISO 8601, UTC). */
   resetsAt: Scalars['String']['output'];
   /** Cost units restored per second to the tenant's bucket. */
   restoreRate: Scalars['Float']['output'];
+  /** Cost spent per minute over the last `minutes` minutes (at most 60), oldest first; idle minutes are included with 0. */
+  usageByMinute: Array<UsageMinute>;
   /** Cost spent this month. */
   used: Scalars['Int']['output'];
+};
+
+
+/**
+ * Costs 2 (not 1) wherever it is returned (Query.quotaStatus, Tenant.usage): it sums this month's usage
+ * and the last five minutes' for the burn rate, two aggregates instead of one row fetch.
+ */
+export type QuotaStatusRecentOperationsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * Costs 2 (not 1) wherever it is returned (Query.quotaStatus, Tenant.usage): it sums this month's usage
+ * and the last five minutes' for the burn rate, two aggregates instead of one row fetch.
+ */
+export type QuotaStatusUsageByMinuteArgs = {
+  minutes?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * The caller's tenant's quota: sent at once, then whenever the tenant's recorded usage changes, at most
+   * once per QUOTA_FEED_INTERVAL_MS (default 500 ms) per subscriber; intermediate states may be skipped,
+   * the last one never is. Costs what the selection costs once, when it starts; events are free.
+   */
+  quotaStatus: QuotaStatus;
 };
 
 export type Tenant = {
   __typename?: 'Tenant';
   id: Scalars['ID']['output'];
   usage: QuotaStatus;
+};
+
+export type UsageMinute = {
+  __typename?: 'UsageMinute';
+  cost: Scalars['Int']['output'];
+  /** Start of the minute (ISO 8601, UTC). */
+  minute: Scalars['String']['output'];
+  operations: Scalars['Int']['output'];
 };
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
@@ -177,8 +217,10 @@ export type ResolversTypes = ResolversObject<{
   Plan: Plan;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   QuotaStatus: ResolverTypeWrapper<QuotaRow>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Tenant: ResolverTypeWrapper<TenantRef>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  UsageMinute: ResolverTypeWrapper<MinuteRow>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 }>;
 
@@ -190,8 +232,10 @@ export type ResolversParentTypes = ResolversObject<{
   Float: Scalars['Float']['output'];
   Query: Record<PropertyKey, never>;
   QuotaStatus: QuotaRow;
+  Subscription: Record<PropertyKey, never>;
   Tenant: TenantRef;
   ID: Scalars['ID']['output'];
+  UsageMinute: MinuteRow;
   Boolean: Scalars['Boolean']['output'];
 }>;
 
@@ -213,10 +257,16 @@ export type QuotaStatusResolvers<ContextType = UsageContext, ParentType extends 
   limit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
   projectedExhaustionAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  recentOperations?: Resolver<Array<ResolversTypes['OperationUsage']>, ParentType, ContextType, RequireFields<QuotaStatusRecentOperationsArgs, 'first'>>;
   remaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   resetsAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   restoreRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  usageByMinute?: Resolver<Array<ResolversTypes['UsageMinute']>, ParentType, ContextType, RequireFields<QuotaStatusUsageByMinuteArgs, 'minutes'>>;
   used?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SubscriptionResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  quotaStatus?: SubscriptionResolver<ResolversTypes['QuotaStatus'], "quotaStatus", ParentType, ContextType>;
 }>;
 
 export type TenantResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['Tenant'] = ResolversParentTypes['Tenant'], FederationReferenceType extends FederationReferenceTypes['Tenant'] = FederationReferenceTypes['Tenant']> = ResolversObject<{
@@ -225,10 +275,18 @@ export type TenantResolvers<ContextType = UsageContext, ParentType extends Resol
   usage?: Resolver<ResolversTypes['QuotaStatus'], ParentType, ContextType>;
 }>;
 
+export type UsageMinuteResolvers<ContextType = UsageContext, ParentType extends ResolversParentTypes['UsageMinute'] = ResolversParentTypes['UsageMinute']> = ResolversObject<{
+  cost?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  minute?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  operations?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
 export type Resolvers<ContextType = UsageContext> = ResolversObject<{
   OperationUsage?: OperationUsageResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   QuotaStatus?: QuotaStatusResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   Tenant?: TenantResolvers<ContextType>;
+  UsageMinute?: UsageMinuteResolvers<ContextType>;
 }>;
 
