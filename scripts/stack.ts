@@ -27,6 +27,8 @@ import { monthToDate } from '../subgraphs/usage/repository';
 import { createUsageSink, type UsageSink } from '../gateway/src/usage-sink';
 import { USAGE_GROUP, USAGE_STREAM } from '../tenancy/usage-stream';
 
+type SubgraphName = 'pets' | 'tenants' | 'usage';
+
 export interface Stack {
   urls: Partial<Record<'gateway' | 'pets' | 'tenants' | 'usage', string>>;
   db: Database;
@@ -38,6 +40,8 @@ export interface Stack {
   /** The gateway's context key pair (absent in a subgraph-only process) and the dev issuer's. */
   keys: { context?: KeyPair; issuer?: KeyPair };
   gateway?: Gateway;
+  /** Stops and starts a subgraph of this process on the same port (a restart, as a test needs it). */
+  subgraphs: Partial<Record<SubgraphName, { stop(): Promise<void>; start(): Promise<void> }>>;
   usage: {
     sink?: UsageSink;
     consumer?: UsageConsumer;
@@ -105,7 +109,8 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
   const urls: Stack['urls'] = {};
   const deps = { db, contextPublicKey, logger, metricsOptions: { maxTenantLabels: config.METRICS_MAX_TENANT_LABELS } };
 
-  const started: Array<{ name: 'pets' | 'tenants' | 'usage'; running: RunningServer; stop: () => Promise<void> }> = [];
+  type Started = { name: SubgraphName; running: RunningServer; stop: () => Promise<void> };
+  const started: Started[] = [];
   const subgraphFactories = {
     pets: () => createPetsSubgraph(deps),
     tenants: () =>
@@ -115,15 +120,19 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
         tenantChanged: (slug) =>
           announceTenantChanged(store, slug).catch((error) => logger.warn({ err: error, slug }, 'tenant change not announced; caches will expire')),
       }),
-    usage: () => createUsageSubgraph(deps),
+    usage: () => createUsageSubgraph({ ...deps, store, feedIntervalMs: config.QUOTA_FEED_INTERVAL_MS }),
   };
   const ports = { pets: config.PETS_PORT, tenants: config.TENANTS_PORT, usage: config.USAGE_PORT };
+  const launch = async (name: SubgraphName, port: number): Promise<Started> => {
+    const subgraph = await subgraphFactories[name]();
+    const running = await subgraph.listen(port, config.HOST);
+    return { name, running, stop: subgraph.stop };
+  };
   for (const name of ['pets', 'tenants', 'usage'] as const) {
     if (!services.has(name)) continue;
-    const subgraph = await subgraphFactories[name]();
-    const running = await subgraph.listen(ports[name], config.HOST);
-    started.push({ name, running, stop: subgraph.stop });
-    urls[name] = running.url;
+    const entry = await launch(name, ports[name]);
+    started.push(entry);
+    urls[name] = entry.running.url;
   }
 
   let consumer: UsageConsumer | undefined;
@@ -166,6 +175,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       monthToDate: (tenantId) => db.transaction({ tenantId }, monthToDate),
       admissionFallback: { failMode: config.ADMISSION_FAIL_MODE, localShare: config.ADMISSION_LOCAL_SHARE },
       introspection: config.NODE_ENV !== 'production',
+      maxSubscriptionsPerConnection: config.SUBSCRIPTION_MAX_PER_CONNECTION,
     });
     const running = await gateway.listen(config.GATEWAY_PORT, config.HOST);
     urls.gateway = running.url;
@@ -176,12 +186,32 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       await sink!.close();
     });
   }
-  for (const { running, stop } of started) {
-    closers.push(async () => {
-      await running.close();
-      await stop();
-    });
-  }
+  // Subgraphs close after the gateway, in the state they are in then (a test may have stopped one).
+  closers.push(async () => {
+    for (const entry of started) {
+      await entry.running.close();
+      await entry.stop();
+    }
+    started.length = 0;
+  });
+  const subgraphs = Object.fromEntries(
+    (['pets', 'tenants', 'usage'] as const).filter((name) => services.has(name)).map((name) => [
+      name,
+      {
+        async stop() {
+          const index = started.findIndex((entry) => entry.name === name);
+          if (index < 0) return;
+          const [entry] = started.splice(index, 1);
+          await entry!.running.close();
+          await entry!.stop();
+        },
+        async start() {
+          if (started.some((entry) => entry.name === name)) return;
+          started.push(await launch(name, new URL(urls[name]!).port ? Number(new URL(urls[name]!).port) : ports[name]));
+        },
+      },
+    ]),
+  ) as Stack['subgraphs'];
 
   return {
     urls,
@@ -191,6 +221,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     store,
     keys: { context, issuer: devKeys?.issuer },
     gateway,
+    subgraphs,
     usage: {
       sink,
       consumer,

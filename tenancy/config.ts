@@ -51,6 +51,10 @@ const schema = z.object({
   ADMISSION_LOCAL_SHARE: z.coerce.number().gt(0).max(1).default(1),
   /** Whether this process's usage service aggregates the usage stream (turn off to run aggregation elsewhere). */
   USAGE_CONSUMER: bool.default(true),
+  /** Least time between two live quota updates of one tenant's subscribers (Subscription.quotaStatus). */
+  QUOTA_FEED_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+  /** Most subscriptions one WebSocket connection (or one HTTP stream) may hold at once. */
+  SUBSCRIPTION_MAX_PER_CONNECTION: z.coerce.number().int().min(1).max(1_000).default(20),
 });
 
 export type Env = z.infer<typeof schema>;

@@ -11,6 +11,8 @@ import { ErrorCode, requestError } from './errors';
 export const CONTEXT_HEADER = 'x-tenant-context';
 export const CONTEXT_ALG = 'ES256';
 export const CONTEXT_ISSUER = 'urn:tenancy:gateway';
+/** The subject of link tokens (the gateway itself). */
+const LINK_SUBJECT = 'urn:tenancy:gateway-link';
 export const subgraphAudience = (subgraph: string): string => `urn:tenancy:subgraph:${subgraph}`;
 
 type Key = CryptoKey | KeyObject | Uint8Array;
@@ -32,27 +34,41 @@ export function createContextSigner(options: ContextSignerOptions) {
   const key = privateKey instanceof KeyObject ? privateKey : privateKey instanceof Uint8Array ? undefined : KeyObject.from(privateKey);
   if (!key || key.type !== 'private' || key.asymmetricKeyType !== 'ec') throw new Error('the context signer needs a P-256 private key');
   const header = Buffer.from(JSON.stringify({ alg: CONTEXT_ALG, ...(kid ? { kid } : {}) })).toString('base64url');
-  return async function sign(context: TenantContext, subgraph: string): Promise<string> {
-    const now = Math.floor(Date.now() / 1000);
-    const payload = Buffer.from(
-      JSON.stringify({
-        tid: context.tenantId,
-        tsl: context.tenantSlug,
-        roles: context.roles,
-        plan: context.plan,
-        iso: context.isolation,
-        iss: CONTEXT_ISSUER,
-        aud: subgraphAudience(subgraph),
-        sub: context.subject,
-        jti: context.requestId,
-        iat: now,
-        exp: now + ttlSeconds,
-      }),
-    ).toString('base64url');
-    const signingInput = `${header}.${payload}`;
+  const signClaims = (claims: Record<string, unknown>): string => {
+    const signingInput = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
     const signature = cryptoSign('sha256', Buffer.from(signingInput), { key, dsaEncoding: 'ieee-p1363' });
     return `${signingInput}.${signature.toString('base64url')}`;
   };
+  /**
+   * @param streamUntil for a subscription: when its stream must end (seconds since the epoch: the
+   * caller's own token expiry). The subgraph ends the stream then, whatever the gateway does.
+   */
+  const sign = async (context: TenantContext, subgraph: string, streamUntil?: number): Promise<string> => {
+    const now = Math.floor(Date.now() / 1000);
+    return signClaims({
+      tid: context.tenantId,
+      tsl: context.tenantSlug,
+      roles: context.roles,
+      plan: context.plan,
+      iso: context.isolation,
+      iss: CONTEXT_ISSUER,
+      aud: subgraphAudience(subgraph),
+      sub: context.subject,
+      jti: context.requestId,
+      iat: now,
+      exp: now + ttlSeconds,
+      ...(streamUntil !== undefined ? { sxp: Math.floor(streamUntil) } : {}),
+    });
+  };
+  /**
+   * A token for the gateway's own WebSocket link to a subgraph (connection_init): it names no tenant
+   * and grants nothing but the right to send subscriptions, each carrying its own tenant context.
+   */
+  const signLink = (subgraph: string): string => {
+    const now = Math.floor(Date.now() / 1000);
+    return signClaims({ iss: CONTEXT_ISSUER, aud: subgraphAudience(subgraph), sub: LINK_SUBJECT, lnk: 1, iat: now, exp: now + ttlSeconds });
+  };
+  return Object.assign(sign, { link: signLink });
 }
 export type ContextSigner = ReturnType<typeof createContextSigner>;
 
@@ -92,7 +108,9 @@ export function createContextVerifier(options: ContextVerifierOptions) {
       ) {
         throw new Error('malformed context claims');
       }
+      if (payload.sxp !== undefined && typeof payload.sxp !== 'number') throw new Error('malformed context claims');
       return {
+        ...(typeof payload.sxp === 'number' ? { streamUntil: payload.sxp } : {}),
         tenantId: payload.tid,
         tenantSlug: payload.tsl,
         subject: payload.sub!,
@@ -108,5 +126,27 @@ export function createContextVerifier(options: ContextVerifierOptions) {
   };
 }
 export type ContextVerifier = ReturnType<typeof createContextVerifier>;
+
+/** Verifies the gateway's link token (ContextSigner.link) in a subgraph's WebSocket connection_init. */
+export function createLinkVerifier(options: Omit<ContextVerifierOptions, 'maxTokenAgeSeconds'>) {
+  const { publicKey, subgraph, clockToleranceSeconds = 5 } = options;
+  return async function verifyLink(token: unknown): Promise<boolean> {
+    if (typeof token !== 'string' || !token) return false;
+    try {
+      const { payload } = await jwtVerify(token, publicKey, {
+        algorithms: [CONTEXT_ALG],
+        issuer: CONTEXT_ISSUER,
+        audience: subgraphAudience(subgraph),
+        subject: LINK_SUBJECT,
+        clockTolerance: clockToleranceSeconds,
+        maxTokenAge: 120,
+        requiredClaims: ['exp', 'iat', 'lnk'],
+      });
+      return payload.lnk === 1;
+    } catch {
+      return false;
+    }
+  };
+}
 
 export const importPrivateJwk = (jwk: JWK) => importJWK(jwk, CONTEXT_ALG) as Promise<CryptoKey>;

@@ -28,6 +28,9 @@ export interface PlanLimits {
   gracePercent: number;
 }
 
+/** Whether a tenant may send documents of its own, or only operations registered in the persisted-operation manifest. */
+export type PersistedOperationsPolicy = 'allow' | 'require';
+
 /** A row of the tenants registry, as the gateway caches it. */
 export interface TenantRecord {
   id: string;
@@ -37,6 +40,8 @@ export interface TenantRecord {
   status: TenantStatus;
   isolation: IsolationTier;
   limits: PlanLimits;
+  /** The tenant's override, else its plan's (migration 0005). Absent (a record cached by an older gateway) means 'allow'. */
+  persistedOperations?: PersistedOperationsPolicy;
 }
 
 /**
@@ -51,6 +56,8 @@ export interface TenantContext {
   plan: Plan;
   isolation: IsolationTier;
   requestId: string;
+  /** On a subscription's context: when its stream must end (seconds since the epoch). */
+  streamUntil?: number;
 }
 
 /** Per-request log fields; every log line of a request carries them (see logger.ts). */

@@ -6,7 +6,8 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { applyMiddleware } from 'graphql-middleware';
 import type { DocumentNode } from 'graphql';
-import { CONTEXT_HEADER, createContextVerifier } from './context-token';
+import { CONTEXT_HEADER, createContextVerifier, createLinkVerifier } from './context-token';
+import { attachSubgraphSubscriptions } from './subgraph-subscriptions';
 import { runInRequestScope, runWithTenant, type TenantContext } from './context';
 import type { Database, Queryable } from './db';
 import { maskFormattedError } from './errors';
@@ -37,6 +38,8 @@ export type SubgraphServerOptions<Loaders> = {
   resolvers: GraphQLResolverMap<SubgraphContext<Loaders>>;
   permissions: IRules;
   createLoaders: (ctx: Omit<SubgraphContext<Loaders>, 'loaders'>) => Loaders;
+  /** Runs when the subgraph stops (after its sockets are closed): live feeds, consumers. */
+  onStop?: () => Promise<void>;
 } & SubgraphDeps;
 
 /** What the process gives every subgraph. */
@@ -161,13 +164,38 @@ export async function createSubgraphServer<Loaders>(options: SubgraphServerOptio
   }
 
   const server = serve(handle, logger);
+  // Subscriptions (graphql-ws on the same /graphql) where the schema has any: only the gateway connects.
+  const sockets = schema.getSubscriptionType()
+    ? attachSubgraphSubscriptions({
+        server,
+        schema,
+        verify,
+        verifyLink: createLinkVerifier({ publicKey: contextPublicKey, subgraph: name }),
+        contextFor,
+        logger,
+        name,
+      })
+    : undefined;
 
   return {
     name,
     server,
     schema,
     metrics,
-    listen: (port: number, host: string) => listen(server, port, host),
-    stop: () => apollo.stop(),
+    async listen(port: number, host: string): Promise<RunningServer> {
+      const running = await listen(server, port, host);
+      return {
+        ...running,
+        close: async () => {
+          sockets?.close();
+          await running.close();
+        },
+      };
+    },
+    async stop() {
+      sockets?.close();
+      await apollo.stop();
+      await options.onStop?.();
+    },
   };
 }

@@ -4,6 +4,11 @@
  */
 export const USAGE_STREAM = 'usage-events';
 export const USAGE_GROUP = 'usage-aggregator';
+/**
+ * Pub/sub channel on which the usage instance that wrote a batch names its tenants ({ tenants: [ids] })
+ * once it is in PostgreSQL: every usage instance's live feed (subgraphs/usage/feed.ts) hears it.
+ */
+export const USAGE_RECORDED_CHANNEL = 'usage-recorded';
 
 export interface UsageEvent {
   tenantId: string;

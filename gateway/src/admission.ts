@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type {
   ApolloServerPlugin,
-  GraphQLRequestContextDidResolveOperation,
   GraphQLRequestContextWillSendResponse,
 } from '@apollo/server';
 import { ErrorCode, requestError } from '../../tenancy/errors';
@@ -9,7 +8,7 @@ import type { Logger } from '../../tenancy/logger';
 import type { PlanLimits, TenantContext } from '../../tenancy/context';
 import { tenantKey, type BucketPolicy, type BucketState, type MonthlyCounter } from '../../tenancy/store';
 import { AdmissionUnavailableError, type AdmissionStore } from './resilient-admission';
-import { Kind } from 'graphql';
+import { Kind, type GraphQLError } from 'graphql';
 import { MUTATION_BASE_COST, type CostModel } from './cost';
 import type { GatewayContext } from './subgraph-fetch';
 
@@ -102,13 +101,116 @@ export function rateLimitHeaders(policy: BucketPolicy, available: number): Recor
   };
 }
 
-export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<GatewayContext> {
-  const { store, costModel, logger, slotLeaseMs = 60_000, onFinished, monthToDate } = options;
+/** The bucket as a refusal left it, so the refused response still reports it without asking the store again. */
+const refusedBuckets = new WeakMap<GraphQLError, BucketState>();
+const refusal = (error: GraphQLError, bucket: BucketState): GraphQLError => (refusedBuckets.set(error, bucket), error);
+
+/** What admission decided for one operation that it let through. */
+export interface Admitted {
+  bucket: BucketState;
+  monthUsed?: number;
+}
+
+/**
+ * The admission steps shared by HTTP operations (the plugin below) and subscriptions
+ * (subscriptions.ts): per-operation maximum, a concurrency slot, then the bucket and the month's
+ * counter in one atomic step. A refusal is thrown as the GraphQL error the client sees; its
+ * extensions.retryAfter is what the Retry-After header says.
+ */
+export function createAdmitter(options: Pick<AdmissionOptions, 'store' | 'logger' | 'monthToDate' | 'slotLeaseMs'>) {
+  const { store, logger, monthToDate, slotLeaseMs = 60_000 } = options;
 
   function announce(event: QuotaEvent) {
     logger.warn({ audit: event.type, used: event.used, limit: event.limit, month: event.month }, 'tenant quota event');
     store.publish(QUOTA_EVENTS_CHANNEL, JSON.stringify(event)).catch(() => {});
   }
+
+  async function take(tenant: TenantContext, policy: BucketPolicy, month: ReturnType<typeof monthlyCounter>, cost: number) {
+    let state = await store.takeTokens(bucketKey(tenant.tenantSlug), cost, policy, month);
+    if (state.monthUnknown) {
+      const used = monthToDate ? await monthToDate(tenant.tenantId) : 0;
+      await store.seedCounter(month.key, used, month.ttlSeconds);
+      state = await store.takeTokens(bucketKey(tenant.tenantSlug), cost, policy, month);
+    }
+    return state;
+  }
+
+  async function admit(tenant: TenantContext, limits: PlanLimits, requested: number, slotId: string): Promise<Admitted> {
+    const policy: BucketPolicy = { capacity: limits.bucketCapacity, restoreRate: limits.restoreRate };
+    const month = monthlyCounter(tenant, limits);
+    if (requested > limits.maxOperationCost) {
+      throw requestError(
+        ErrorCode.COST_LIMIT_EXCEEDED,
+        `This operation costs ${requested}, above the ${tenant.plan} plan's maximum of ${limits.maxOperationCost} per operation`,
+        { maximumQueryCost: limits.maxOperationCost },
+      );
+    }
+    if (!(await store.acquireSlot(concurrencyKey(tenant.tenantSlug), slotId, limits.maxConcurrency, slotLeaseMs))) {
+      throw requestError(ErrorCode.RATE_LIMITED, `Too many operations in flight (the ${tenant.plan} plan allows ${limits.maxConcurrency})`, {
+        retryAfter: 1,
+        reason: 'CONCURRENCY',
+      });
+    }
+    let bucket: BucketState;
+    try {
+      bucket = await take(tenant, policy, month, requested);
+    } catch (error) {
+      await release(tenant, slotId);
+      throw error;
+    }
+    if (bucket.refusal === 'quota' || !bucket.allowed) await release(tenant, slotId);
+    if (bucket.refusal === 'quota') {
+      const retryAfter = Math.max(1, Math.ceil((month.endsAt.getTime() - Date.now()) / 1000));
+      if (await store.setIfAbsent(tenantKey(tenant.tenantSlug, `hard:${month.month}`), '1', month.ttlSeconds)) {
+        announce({ type: 'hard_limit_reached', tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug, used: bucket.monthUsed ?? 0, limit: limits.monthlyBudget, month: month.month, at: new Date().toISOString() });
+      }
+      throw refusal(
+        requestError(ErrorCode.QUOTA_EXCEEDED, `The monthly budget of ${limits.monthlyBudget} is spent; it resets at ${month.endsAt.toISOString()}`, {
+          retryAfter,
+          used: bucket.monthUsed,
+          limit: limits.monthlyBudget,
+          resetsAt: month.endsAt.toISOString(),
+        }),
+        bucket,
+      );
+    }
+    if (!bucket.allowed) {
+      const retryAfter = Math.max(1, Math.ceil(bucket.retryAfterMs / 1000));
+      throw refusal(
+        requestError(ErrorCode.RATE_LIMITED, `Rate limited: this operation costs ${requested}, ${Math.floor(bucket.available)} available`, {
+          retryAfter,
+          reason: 'BUCKET',
+        }),
+        bucket,
+      );
+    }
+    const softLimit = Math.floor((limits.monthlyBudget * limits.softLimitPercent) / 100);
+    const monthUsed = bucket.monthUsed;
+    if (monthUsed !== undefined && monthUsed >= softLimit && monthUsed - requested < softLimit) {
+      // Crossed just now; the flag makes it one event per tenant per month across all gateways.
+      if (await store.setIfAbsent(tenantKey(tenant.tenantSlug, `soft:${month.month}`), '1', month.ttlSeconds)) {
+        announce({ type: 'soft_limit_reached', tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug, used: monthUsed, limit: limits.monthlyBudget, month: month.month, at: new Date().toISOString() });
+      }
+    }
+    return { bucket, monthUsed };
+  }
+
+  function release(tenant: TenantContext, slotId: string): Promise<void> {
+    return store.releaseSlot(concurrencyKey(tenant.tenantSlug), slotId).catch(() => {});
+  }
+
+  /** Extends a held slot's lease (a subscription holds its slot for as long as it streams). */
+  function renew(tenant: TenantContext, limits: PlanLimits, slotId: string): Promise<boolean> {
+    return store.acquireSlot(concurrencyKey(tenant.tenantSlug), slotId, limits.maxConcurrency, slotLeaseMs);
+  }
+
+  return { admit, release, renew, slotLeaseMs };
+}
+export type Admitter = ReturnType<typeof createAdmitter>;
+
+export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<GatewayContext> {
+  const { store, costModel, logger, onFinished } = options;
+  const admitter = createAdmitter(options);
   return {
     async requestDidStart({ contextValue }) {
       const { tenant, limits } = contextValue;
@@ -123,26 +225,24 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
       let bucket: BucketState | undefined;
       let monthUsed: number | undefined;
 
-      const take = async () => {
-        let state = await store.takeTokens(bucketKey(tenant.tenantSlug), requested, policy, month);
-        if (state.monthUnknown) {
-          const used = monthToDate ? await monthToDate(tenant.tenantId) : 0;
-          await store.seedCounter(month.key, used, month.ttlSeconds);
-          state = await store.takeTokens(bucketKey(tenant.tenantSlug), requested, policy, month);
-        }
-        return state;
-      };
-
       return {
         async didResolveOperation(requestContext) {
+          if (requestContext.operation?.operation === 'subscription') return; // the subscription server admits these (subscriptions.ts)
+          requested = costModel.requested(requestContext.document, requestContext.operationName, requestContext.request.variables ?? {});
           try {
-            await admit(requestContext);
+            ({ bucket, monthUsed } = await admitter.admit(tenant, limits, requested, slotId));
+            slotHeld = true;
+            admitted = true;
           } catch (error) {
             if (error instanceof AdmissionUnavailableError) {
               // Fail-closed mode with Redis away: nothing is admitted that could not be counted.
               requestContext.response.http.headers.set('retry-after', '1');
               throw requestError(ErrorCode.SERVICE_UNAVAILABLE, 'Admission is unavailable, try again shortly', { retryAfter: 1 });
             }
+            bucket = refusedBuckets.get(error as GraphQLError);
+            monthUsed = bucket?.monthUsed;
+            const retryAfter = (error as GraphQLError).extensions?.retryAfter;
+            if (typeof retryAfter === 'number') requestContext.response.http.headers.set('retry-after', String(retryAfter));
             throw error;
           }
         },
@@ -156,58 +256,8 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
         },
       };
 
-      async function admit({ document, operationName, request, response, operation }: AdmitContext) {
-        if (operation?.operation === 'subscription') return; // subscriptions are admitted by the socket server (issue 4)
-        requested = costModel.requested(document, operationName, request.variables ?? {});
-        if (requested > limits.maxOperationCost) {
-          throw requestError(
-            ErrorCode.COST_LIMIT_EXCEEDED,
-            `This operation costs ${requested}, above the ${tenant.plan} plan's maximum of ${limits.maxOperationCost} per operation`,
-            { maximumQueryCost: limits.maxOperationCost },
-          );
-        }
-        if (!(await store.acquireSlot(concurrencyKey(tenant.tenantSlug), slotId, limits.maxConcurrency, slotLeaseMs))) {
-          response.http.headers.set('retry-after', '1');
-          throw requestError(ErrorCode.RATE_LIMITED, `Too many operations in flight (the ${tenant.plan} plan allows ${limits.maxConcurrency})`, {
-            retryAfter: 1,
-            reason: 'CONCURRENCY',
-          });
-        }
-        slotHeld = true;
-        bucket = await take();
-        monthUsed = bucket.monthUsed;
-        if (bucket.refusal === 'quota') {
-          const retryAfter = Math.max(1, Math.ceil((month.endsAt.getTime() - Date.now()) / 1000));
-          response.http.headers.set('retry-after', String(retryAfter));
-          if (await store.setIfAbsent(tenantKey(tenant.tenantSlug, `hard:${month.month}`), '1', month.ttlSeconds)) {
-            announce({ type: 'hard_limit_reached', tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug, used: bucket.monthUsed ?? 0, limit: limits.monthlyBudget, month: month.month, at: new Date().toISOString() });
-          }
-          throw requestError(ErrorCode.QUOTA_EXCEEDED, `The monthly budget of ${limits.monthlyBudget} is spent; it resets at ${month.endsAt.toISOString()}`, {
-            retryAfter,
-            used: bucket.monthUsed,
-            limit: limits.monthlyBudget,
-            resetsAt: month.endsAt.toISOString(),
-          });
-        }
-        if (!bucket.allowed) {
-          const retryAfter = Math.max(1, Math.ceil(bucket.retryAfterMs / 1000));
-          response.http.headers.set('retry-after', String(retryAfter));
-          throw requestError(ErrorCode.RATE_LIMITED, `Rate limited: this operation costs ${requested}, ${Math.floor(bucket.available)} available`, {
-            retryAfter,
-            reason: 'BUCKET',
-          });
-        }
-        admitted = true;
-        if (monthUsed !== undefined && monthUsed >= softLimit && monthUsed - requested < softLimit) {
-          // Crossed just now; the flag makes it one event per tenant per month across all gateways.
-          if (await store.setIfAbsent(tenantKey(tenant.tenantSlug, `soft:${month.month}`), '1', month.ttlSeconds)) {
-            announce({ type: 'soft_limit_reached', tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug, used: monthUsed, limit: limits.monthlyBudget, month: month.month, at: new Date().toISOString() });
-          }
-        }
-      }
-
       async function settle({ response, document, operationName, request, errors, operation }: SettleContext) {
-        if (slotHeld) await store.releaseSlot(concurrencyKey(tenant.tenantSlug), slotId).catch(() => {});
+        if (slotHeld) await admitter.release(tenant, slotId);
         if (response.body.kind !== 'single') return;
         const result = response.body.singleResult;
         let actual = 0;
@@ -264,5 +314,4 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
   };
 }
 
-type AdmitContext = GraphQLRequestContextDidResolveOperation<GatewayContext>;
 type SettleContext = GraphQLRequestContextWillSendResponse<GatewayContext>;

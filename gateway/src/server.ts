@@ -5,21 +5,24 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway } from '@apollo/gateway';
 import type { CryptoKey, JWK } from 'jose';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ExecutionResult } from 'graphql';
 import { runInRequestScope, currentRequestScope, type PlanLimits, type TenantContext, type TenantRecord } from '../../tenancy/context';
 import { createContextSigner } from '../../tenancy/context-token';
 import type { Database } from '../../tenancy/db';
-import { ErrorCode, ensureGraphQLError, maskFormattedError } from '../../tenancy/errors';
-import { executeGraphQL, sendGraphQLError, sendJson, serve } from '../../tenancy/http';
+import { ErrorCode, ensureGraphQLError, maskFormattedError, requestError } from '../../tenancy/errors';
+import { BodyError, executeGraphQL, parseBody, readBody, sendBodyError, sendGraphQLError, sendJson, serve } from '../../tenancy/http';
 import { createLogger, type Logger } from '../../tenancy/logger';
 import { createMetrics, type MetricsOptions } from '../../tenancy/metrics';
 import { schemaPath, SUPERGRAPH_FILE } from '../../tenancy/schema-files';
 import type { KeyValueStore } from '../../tenancy/store';
-import { listen } from '../../tenancy/subgraph-server';
+import { listen, type RunningServer } from '../../tenancy/subgraph-server';
 import type { UsageEvent } from '../../tenancy/usage-stream';
 import { createAuthenticator } from './auth';
 import { createCostModel } from './cost';
-import { useAdmission } from './admission';
+import { createAdmitter, useAdmission } from './admission';
+import { createHttpSubscriptions, streamProtocolOf, subscriptionDocumentOf, type StreamRequest } from './http-subscriptions';
+import { createSubscriptionEngine } from './subscriptions';
+import { attachGatewayWebSocket, type Credentials, type Session } from './websocket';
 import { createResilientAdmission } from './resilient-admission';
 import { Counter, Gauge } from 'prom-client';
 import { createGatewayContext, TenantContextDataSource, type GatewayContext } from './subgraph-fetch';
@@ -55,6 +58,8 @@ export interface GatewayOptions {
   admissionFallback?: { failMode?: 'open' | 'closed'; localShare?: number; probeIntervalMs?: number };
   /** Serve introspection. @default true */
   introspection?: boolean;
+  /** Most operations one WebSocket connection may run at once. @default 20 */
+  maxSubscriptionsPerConnection?: number;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
@@ -194,31 +199,70 @@ export async function createGateway(options: GatewayOptions) {
   });
   await apollo.start();
 
-  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, pathSlug: string | undefined) {
-    const started = performance.now();
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    res.setHeader('x-request-id', requestId);
-    let tenant: TenantContext;
-    let limits: PlanLimits;
-    try {
-      const claims = await authenticator.authenticate(req.headers.authorization);
-      const header = req.headers['x-tenant-id'];
-      const record = await tenants.resolve(claims, {
-        header: typeof header === 'string' ? header.trim().toLowerCase() || undefined : undefined,
-        subdomain: subdomainOf(req.headers.host, baseDomain),
-        path: pathSlug,
-      });
-      tenant = {
+  const subscriptions = createSubscriptionEngine({
+    supergraphSdl,
+    subgraphUrls,
+    serviceMap: () => dataSources,
+    sign,
+    costModel,
+    admitter: createAdmitter({ store: resilient.store, logger, monthToDate: options.monthToDate }),
+    logger,
+    onStarted(tenant, { operationName, cost }) {
+      metrics.observe(operationName, 'ok', tenant.tenantSlug, 0);
+      recordUsage?.({ tenantId: tenant.tenantId, operationName, requestedCost: cost, actualCost: cost, latencyMs: 0, outcome: 'ok', at: Date.now() });
+    },
+  });
+  const dataSources = Object.fromEntries(Object.entries(subgraphUrls).map(([name, url]) => [name, new TenantContextDataSource(name, url)]));
+  const serveHttpSubscription = createHttpSubscriptions({ engine: subscriptions, logger });
+  const socketGauge = new Gauge({ name: 'gateway_websocket_connections', help: 'Open graphql-ws connections', registers: [metrics.registry] });
+  const subscriptionGauge = new Gauge({
+    name: 'gateway_subscriptions_active',
+    help: 'Subscriptions streaming (WebSocket and HTTP)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(subscriptions.active);
+    },
+  });
+  void subscriptionGauge;
+
+  /** Authentication and tenant resolution, the same for an HTTP request and a WebSocket's connection_init. */
+  async function authenticate(credentials: Credentials): Promise<Session> {
+    const claims = await authenticator.authenticate(credentials.authorization);
+    const record = await tenants.resolve(claims, {
+      header: credentials.tenantHeader,
+      subdomain: subdomainOf(credentials.host, baseDomain),
+      path: credentials.pathSlug,
+    });
+    return {
+      tenant: {
         tenantId: record.id,
         tenantSlug: record.slug,
         subject: claims.subject,
         roles: claims.roles,
         plan: record.plan,
         isolation: record.isolation,
+        requestId: credentials.requestId,
+      },
+      limits: record.limits,
+      expiresAt: claims.expiresAt * 1000,
+    };
+  }
+
+  async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, pathSlug: string | undefined) {
+    const started = performance.now();
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    let session: Session;
+    try {
+      const header = req.headers['x-tenant-id'];
+      session = await authenticate({
+        authorization: req.headers.authorization,
+        tenantHeader: typeof header === 'string' ? header.trim().toLowerCase() || undefined : undefined,
+        host: req.headers.host,
+        pathSlug,
         requestId,
-      };
-      limits = record.limits;
+      });
     } catch (thrown) {
       const error = ensureGraphQLError(thrown);
       const code = String(error.extensions.code);
@@ -227,10 +271,24 @@ export async function createGateway(options: GatewayOptions) {
       const shown = code === ErrorCode.INTERNAL_SERVER_ERROR ? ensureGraphQLError(new Error('masked')) : error;
       return sendGraphQLError(res, shown, code === ErrorCode.UNAUTHENTICATED ? { 'www-authenticate': 'Bearer' } : {});
     }
+    const { tenant, limits } = session;
 
-    await runInRequestScope({ requestId, service: 'gateway', tenant: tenant.tenantSlug }, () =>
-      executeGraphQL(apollo, req, res, url, async () => createGatewayContext(tenant, limits, sign)),
-    );
+    await runInRequestScope({ requestId, service: 'gateway', tenant: tenant.tenantSlug }, async () => {
+      // A subscription asked for as a multipart or event stream is served here; anything else by Apollo Server.
+      const protocol = req.method === 'POST' ? streamProtocolOf(req.headers.accept) : undefined;
+      let body: unknown;
+      if (protocol) {
+        try {
+          body = parseBody(await readBody(req), req.headers['content-type']);
+        } catch (error) {
+          if (error instanceof BodyError) return sendBodyError(res, error);
+          throw error;
+        }
+        const document = body && typeof body === 'object' ? subscriptionDocumentOf(body as StreamRequest) : undefined;
+        if (document) return serveHttpSubscription(req, res, protocol, session, { ...(body as StreamRequest), document });
+      }
+      return executeGraphQL(apollo, req, res, url, async () => createGatewayContext(tenant, limits, sign), protocol ? { body } : undefined);
+    });
   }
 
   async function readiness() {
@@ -273,15 +331,50 @@ export async function createGateway(options: GatewayOptions) {
   }
 
   const server = serve(handle, logger);
+  const sockets = attachGatewayWebSocket({
+    server,
+    route(pathname) {
+      if (pathname === '/graphql') return {};
+      const tenantPath = TENANT_PATH.exec(pathname);
+      return tenantPath ? { pathSlug: decodeURIComponent(tenantPath[1]!).toLowerCase() } : null;
+    },
+    authenticate,
+    engine: subscriptions,
+    async execute(session, { document, variables, operationName }) {
+      const response = await runInRequestScope({ requestId: session.tenant.requestId, service: 'gateway', tenant: session.tenant.tenantSlug }, () =>
+        apollo.executeOperation(
+          { query: document, variables, operationName },
+          // Each operation on a socket is a request of its own: its own id, context and admission.
+          { contextValue: createGatewayContext({ ...session.tenant, requestId: randomUUID() }, session.limits, sign) },
+        ),
+      );
+      return response.body.kind === 'single' ? (response.body.singleResult as ExecutionResult) : { errors: [requestError(ErrorCode.BAD_USER_INPUT, 'Incremental delivery is not available over WebSocket')] };
+    },
+    logger,
+    maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
+    onConnectionsChanged: (open) => socketGauge.set(open),
+  });
 
   return {
     server,
     metrics,
     tenants,
     readiness,
-    listen: (port: number, host: string) => listen(server, port, host),
+    async listen(port: number, host: string): Promise<RunningServer> {
+      const running = await listen(server, port, host);
+      return {
+        ...running,
+        close: async () => {
+          sockets.close();
+          await running.close();
+        },
+      };
+    },
     admission: resilient,
+    subscriptions,
     async stop() {
+      sockets.close();
+      await subscriptions.close();
       await apollo.stop();
       await tenants.stop();
       await resilient.close();

@@ -3,7 +3,7 @@ import type { Database } from '../../tenancy/db';
 import { isUuid } from '../../tenancy/db';
 import type { Logger } from '../../tenancy/logger';
 import type { KeyValueStore, StreamEntry } from '../../tenancy/store';
-import { decodeUsageEvent, USAGE_GROUP, USAGE_STREAM, type UsageEvent } from '../../tenancy/usage-stream';
+import { decodeUsageEvent, USAGE_GROUP, USAGE_RECORDED_CHANNEL, USAGE_STREAM, type UsageEvent } from '../../tenancy/usage-stream';
 import { recordUsage } from './repository';
 
 export interface UsageConsumerOptions {
@@ -45,8 +45,9 @@ export function startUsageConsumer(options: UsageConsumerOptions) {
       };
     });
 
-  async function writeBatch(entries: StreamEntry[]): Promise<string[]> {
+  async function writeBatch(entries: StreamEntry[]): Promise<{ done: string[]; tenants: string[] }> {
     const done: string[] = [];
+    const written: string[] = [];
     const byTenant = new Map<string, Array<UsageEvent & { streamId: string }>>();
     for (const entry of entries) {
       const event = decodeUsageEvent(entry.fields);
@@ -63,6 +64,7 @@ export function startUsageConsumer(options: UsageConsumerOptions) {
       try {
         await db.transaction({ tenantId }, (q) => recordUsage(q, events));
         done.push(...events.map((e) => e.streamId));
+        written.push(tenantId);
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code === FOREIGN_KEY_VIOLATION || code === INVALID_TEXT) {
@@ -74,7 +76,7 @@ export function startUsageConsumer(options: UsageConsumerOptions) {
         }
       }
     }
-    return done;
+    return { done, tenants: written };
   }
 
   const loop = (async () => {
@@ -82,8 +84,10 @@ export function startUsageConsumer(options: UsageConsumerOptions) {
       try {
         const entries = await store.readStream(USAGE_STREAM, USAGE_GROUP, consumer, { count: batchSize, blockMs });
         if (entries.length === 0) continue;
-        const done = await writeBatch(entries);
+        const { done, tenants } = await writeBatch(entries);
         await store.ackStream(USAGE_STREAM, USAGE_GROUP, done);
+        // Live dashboards on every instance re-read these tenants (feed.ts); a lost message only delays them to the next change.
+        if (tenants.length > 0) store.publish(USAGE_RECORDED_CHANNEL, JSON.stringify({ tenants })).catch(() => {});
         if (done.length < entries.length) await sleep(retryDelayMs);
       } catch (error) {
         if (!running) break;

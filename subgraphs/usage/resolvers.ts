@@ -3,6 +3,7 @@ import { pageSize } from '../../tenancy/validation';
 import type { Resolvers } from './generated/resolvers-types';
 import * as repo from './repository';
 import type { UsageContext } from './context';
+import type { QuotaFeed } from './feed';
 
 async function quotaOf(ctx: UsageContext, tenantId: string): Promise<repo.QuotaRow> {
   const quota = await ctx.loaders.quotaByTenant.load(tenantId);
@@ -17,6 +18,18 @@ function minuteCount(minutes: number | null | undefined): number {
   }
   return value;
 }
+
+/** The subgraph's resolvers; the subscription reads from the live feed of this instance. */
+export const createResolvers = (feed: QuotaFeed): Resolvers => ({
+  ...resolvers,
+  Subscription: {
+    quotaStatus: {
+      // The tenant is the verified caller's: there is no argument by which to ask for another's.
+      subscribe: (_root, _args, ctx) => feed.subscribe(ctx.tenant.tenantId),
+      resolve: (row: repo.QuotaRow) => row,
+    },
+  },
+});
 
 export const resolvers: Resolvers = {
   Query: {
@@ -36,6 +49,7 @@ export const resolvers: Resolvers = {
     usage: (tenant, _args, ctx) => quotaOf(ctx, tenant.id),
   },
   QuotaStatus: {
+    tenant: (quota) => ({ id: quota.tenantId }),
     remaining: (quota) => Math.max(0, quota.limit - quota.used),
     burnRatePerMinute: (quota) => Math.round(quota.burnRatePerMinute * 100) / 100,
     resetsAt: (quota) => quota.resetsAt.toISOString(),

@@ -67,6 +67,8 @@ export type QuotaStatus = {
   resetsAt: Scalars['String']['output'];
   /** Cost units restored per second to the tenant's bucket. */
   restoreRate: Scalars['Float']['output'];
+  /** The tenant this status is of (its other fields come from the tenants subgraph). */
+  tenant: Tenant;
   /** Cost spent per minute over the last `minutes` minutes (at most 60), oldest first; idle minutes are included with 0. */
   usageByMinute: Array<UsageMinute>;
   /** Cost spent this month. */
@@ -261,6 +263,7 @@ export type QuotaStatusResolvers<ContextType = UsageContext, ParentType extends 
   remaining?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   resetsAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   restoreRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
   usageByMinute?: Resolver<Array<ResolversTypes['UsageMinute']>, ParentType, ContextType, RequireFields<QuotaStatusUsageByMinuteArgs, 'minutes'>>;
   used?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;

@@ -1,0 +1,293 @@
+import { randomUUID } from 'node:crypto';
+import { Supergraph, operationFromDocument } from '@apollo/federation-internals';
+import { buildOperationContext, executeQueryPlan, type GraphQLDataSource, type ServiceMap } from '@apollo/gateway';
+import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
+import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  print,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import { LRUCache } from 'lru-cache';
+import WebSocket from 'ws';
+import type { PlanLimits, TenantContext } from '../../tenancy/context';
+import { CONTEXT_HEADER, type ContextSigner } from '../../tenancy/context-token';
+import { ErrorCode, graphQLError, maskFormattedError, requestError } from '../../tenancy/errors';
+import type { Logger } from '../../tenancy/logger';
+import type { Admitter } from './admission';
+import type { CostModel } from './cost';
+import { createGatewayContext, type GatewayContext } from './subgraph-fetch';
+
+export interface SubscriptionEngineOptions {
+  supergraphSdl: string;
+  /** Routing URL (http) of each subgraph's /graphql; its WebSocket is the same URL with ws:. */
+  subgraphUrls: Record<string, string>;
+  /** The gateway's data sources, for the entity fetches of each event (the plan's `rest`). */
+  serviceMap: () => ServiceMap;
+  sign: ContextSigner;
+  costModel: CostModel;
+  admitter: Admitter;
+  logger: Logger;
+  /** Called once per subscription admitted, with what it was charged (usage metering). */
+  onStarted?: (tenant: TenantContext, started: { operationName: string | null; cost: number }) => void;
+  /** Delay before re-subscribing upstream after a subgraph went away; doubles up to the maximum. @default { initialMs: 250, maxMs: 5_000 } */
+  retry?: { initialMs?: number; maxMs?: number };
+}
+
+/** One subscription as a caller asked for it, already authenticated and resolved to a tenant. */
+export interface SubscriptionRequest {
+  tenant: TenantContext;
+  limits: PlanLimits;
+  document: DocumentNode;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+  /** The caller's token expiry (ms since the epoch): the stream never runs past it. */
+  expiresAt: number;
+}
+
+interface Planned {
+  plan: QueryPlan;
+  primary: FetchNode;
+  rest?: PlanNode;
+  operation: OperationDefinitionNode;
+}
+
+/** The fetch node that stands for "the event the subgraph just sent". */
+const EVENT_SOURCE = '__subscription_event__';
+
+/**
+ * Subscriptions through the gateway (issue 4). @apollo/gateway refuses to execute them, but its query
+ * planner plans them (DESIGN.md, known traps): a SubscriptionNode's `primary` fetch goes to the
+ * subgraph that owns the root field, over one multiplexed graphql-ws link per subgraph, with the
+ * caller's signed context on each subscription; each event then runs through the gateway's own
+ * executor with the plan's `rest` (entity fetches to the other subgraphs, signed as for any request)
+ * and the usual result shaping. The event itself is fed to the executor as the answer of a fetch node
+ * served by a stand-in data source, so shaping, @inaccessible, aliases and errors behave exactly as for
+ * a query.
+ */
+export function createSubscriptionEngine(options: SubscriptionEngineOptions) {
+  const { supergraphSdl, subgraphUrls, sign, costModel, admitter, logger, onStarted } = options;
+  const retryInitialMs = options.retry?.initialMs ?? 250;
+  const retryMaxMs = options.retry?.maxMs ?? 5_000;
+  const supergraph = Supergraph.build(supergraphSdl);
+  const apiSchema = supergraph.apiSchema();
+  const schema: GraphQLSchema = apiSchema.toGraphQLJSSchema();
+  const supergraphSchema = supergraph.schema.toGraphQLJSSchema();
+  const planner = new QueryPlanner(supergraph);
+  const plans = new LRUCache<string, Planned>({ max: 1_000 });
+  const links = new Map<string, Client>();
+  let active = 0;
+
+  /** One graphql-ws connection per subgraph, opened on first use, closed when idle. */
+  function link(subgraph: string): Client {
+    let client = links.get(subgraph);
+    if (!client) {
+      const url = subgraphUrls[subgraph];
+      if (!url) throw new Error(`no routing URL for subgraph ${subgraph}`);
+      client = createClient({
+        url: url.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        lazy: true,
+        lazyCloseTimeout: 1_000,
+        keepAlive: 10_000,
+        // Re-subscribing is ours to do (each time with a freshly signed context), not the client's.
+        retryAttempts: 0,
+        connectionParams: () => ({ link: sign.link(subgraph) }),
+      });
+      links.set(subgraph, client);
+    }
+    return client;
+  }
+
+  function plan(document: DocumentNode, operation: OperationDefinitionNode, operationName: string | undefined): Planned {
+    const key = `${operationName ?? ''}\u0000${print(document)}`;
+    let planned = plans.get(key);
+    if (!planned) {
+      const queryPlan = planner.buildQueryPlan(operationFromDocument(apiSchema, document, { operationName }));
+      const node = queryPlan.node;
+      if (node?.kind !== 'Subscription') throw new Error(`expected a subscription plan, got ${node?.kind}`);
+      planned = { plan: queryPlan, primary: node.primary, rest: node.rest, operation };
+      plans.set(key, planned);
+    }
+    return planned;
+  }
+
+  /**
+   * Checks a document is a valid subscription of the API schema, with valid variables. Errors are
+   * returned, not thrown: they go to the client as the subscription's error message.
+   */
+  function check(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined) {
+    const validationErrors = validate(schema, document);
+    if (validationErrors.length > 0) {
+      return { errors: validationErrors.map((e) => graphQLError(ErrorCode.BAD_USER_INPUT, e.message, { extensions: { reason: 'GRAPHQL_VALIDATION_FAILED' } })) };
+    }
+    const operation = getOperationAST(document, operationName ?? undefined);
+    if (!operation) return { errors: [graphQLError(ErrorCode.BAD_USER_INPUT, operationName ? `Unknown operation "${operationName}"` : 'The document must name the operation to run')] };
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+    if (coerced.errors) return { errors: coerced.errors.map((e) => graphQLError(ErrorCode.BAD_USER_INPUT, e.message)) };
+    return { operation, variables: coerced.coerced };
+  }
+
+  /**
+   * Admits and starts one subscription. Throws the GraphQL error of a refusal (validation, cost,
+   * concurrency, bucket, monthly quota); otherwise the stream, which holds one of the tenant's
+   * concurrency slots until it ends.
+   */
+  async function start(request: SubscriptionRequest): Promise<AsyncGenerator<ExecutionResult>> {
+    const { tenant, limits, document } = request;
+    const checked = check(document, request.operationName, request.variables);
+    if (checked.errors) throw checked.errors[0];
+    const { operation, variables } = checked;
+    if (operation.operation !== 'subscription') throw requestError(ErrorCode.BAD_USER_INPUT, 'Not a subscription');
+    const operationName = operation.name?.value ?? null;
+    const cost = costModel.requested(document, operationName, variables);
+    const slotId = randomUUID();
+    await admitter.admit(tenant, limits, cost, slotId);
+    let planned: Planned;
+    try {
+      planned = plan(document, operation, operationName ?? undefined);
+    } catch (error) {
+      await admitter.release(tenant, slotId);
+      throw error;
+    }
+    onStarted?.(tenant, { operationName, cost });
+    return stream(request, planned, variables, slotId);
+  }
+
+  function stream(request: SubscriptionRequest, planned: Planned, variables: Record<string, unknown>, slotId: string): AsyncGenerator<ExecutionResult> {
+    const { tenant, limits, expiresAt } = request;
+    const { primary } = planned;
+    const upstreamVariables = Object.fromEntries((primary.variableUsages ?? []).filter((name) => name in variables).map((name) => [name, variables[name]]));
+
+    // A slow client keeps the newest 64 events it has not read; older ones are dropped, so one stuck
+    // socket cannot grow the gateway's memory without bound.
+    return new Repeater<ExecutionResult>(async (push, stop) => {
+      active++;
+      let stopped = false;
+      void stop.then(() => {
+        stopped = true;
+      });
+      // The slot is held while the stream lives; its lease is renewed, so a crashed gateway's slots still free themselves.
+      const renewal = setInterval(() => {
+        admitter.renew(tenant, limits, slotId).catch((error) => logger.warn({ err: error }, 'subscription slot renewal failed'));
+      }, Math.max(1_000, admitter.slotLeaseMs / 3));
+      const expiry = setTimeout(() => stop(), Math.max(0, expiresAt - Date.now()));
+      let unsubscribe: (() => void) | undefined;
+      let retryTimer: NodeJS.Timeout | undefined;
+      let delay = retryInitialMs;
+      let chain: Promise<unknown> = Promise.resolve();
+
+      const subscribeUpstream = async () => {
+        if (stopped) return;
+        const token = await sign(tenant, primary.serviceName, Math.floor(expiresAt / 1000));
+        if (stopped) return;
+        unsubscribe = link(primary.serviceName).subscribe(
+          {
+            query: primary.operation,
+            operationName: primary.operationName ?? undefined,
+            variables: upstreamVariables,
+            extensions: { [CONTEXT_HEADER]: token },
+          },
+          {
+            next(event) {
+              delay = retryInitialMs;
+              // Events are shaped one after another, in the order they came.
+              chain = chain.then(() => resolveEvent(request, planned, variables, event as ExecutionResult)).then(
+                (result) => push(result),
+                (error) => {
+                  logger.error({ err: error }, 'subscription event could not be resolved');
+                  return push({ errors: [graphQLError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')] });
+                },
+              );
+            },
+            error(error) {
+              if (stopped) return;
+              if (Array.isArray(error)) {
+                // The subgraph refused the subscription: the caller gets its (masked) errors, then the end.
+                chain = chain.then(() => push({ errors: (error as GraphQLError[]).map(shownError) })).then(() => stop());
+                return;
+              }
+              // The link broke (a subgraph restarting): subscribe again, with back-off, for as long as the caller stays.
+              logger.warn({ subgraph: primary.serviceName, retryInMs: delay }, 'subscription link lost; re-subscribing');
+              retryTimer = setTimeout(() => void subscribeUpstream().catch(() => stop()), delay * (0.5 + Math.random() / 2));
+              delay = Math.min(retryMaxMs, delay * 2);
+            },
+            complete() {
+              if (!stopped) chain.then(() => stop());
+            },
+          },
+        );
+      };
+      await subscribeUpstream();
+      await stop;
+      active--;
+      clearInterval(renewal);
+      clearTimeout(expiry);
+      clearTimeout(retryTimer);
+      unsubscribe?.();
+      await admitter.release(tenant, slotId);
+    }, new SlidingBuffer(64)) as unknown as AsyncGenerator<ExecutionResult>;
+  }
+
+  /** Runs one event through the executor: the plan's `rest` (other subgraphs' fields) and shaping. */
+  async function resolveEvent(request: SubscriptionRequest, planned: Planned, variables: Record<string, unknown>, event: ExecutionResult): Promise<ExecutionResult> {
+    const { primary, rest, operation } = planned;
+    const source: GraphQLDataSource = { process: async () => ({ data: event.data ?? null, errors: event.errors, extensions: event.extensions }) as never };
+    const serviceMap: ServiceMap = { ...options.serviceMap(), [EVENT_SOURCE]: source };
+    const eventFetch: FetchNode = { ...primary, serviceName: EVENT_SOURCE };
+    const node: PlanNode = rest ? { kind: 'Sequence', nodes: [eventFetch, rest] } : eventFetch;
+    const context: GatewayContext = createGatewayContext(request.tenant, request.limits, sign);
+    const document: DocumentNode = { kind: 'Document' as never, definitions: [operation, ...request.document.definitions.filter((d) => d.kind === 'FragmentDefinition')] };
+    const result = await executeQueryPlan(
+      { ...planned.plan, node },
+      serviceMap,
+      {
+        request: { query: '', variables, operationName: request.operationName ?? undefined },
+        context,
+        logger: logger as never,
+        metrics: {},
+        document,
+        operationName: operation.name?.value ?? null,
+        operation,
+        schema,
+        cache: undefined as never,
+        queryHash: '',
+        source: '',
+        overallCachePolicy: undefined as never,
+        requestIsBatched: false,
+      } as never,
+      buildOperationContext({ schema, operationDocument: document, operationName: operation.name?.value }),
+      supergraphSchema,
+      apiSchema,
+    );
+    return { data: result.data ?? null, ...(result.errors?.length ? { errors: result.errors.map(shownError) } : {}) };
+  }
+
+  return {
+    schema,
+    check,
+    start,
+    get active() {
+      return active;
+    },
+    async close() {
+      await Promise.all([...links.values()].map((client) => client.dispose()));
+      links.clear();
+    },
+  };
+}
+export type SubscriptionEngine = ReturnType<typeof createSubscriptionEngine>;
+
+/** What a client may see of an error: safe codes as they are, anything else masked. */
+function shownError(error: GraphQLError | { message: string; extensions?: Record<string, unknown>; path?: readonly (string | number)[] }): GraphQLError {
+  const formatted = error instanceof GraphQLError ? error.toJSON() : { message: error.message, extensions: error.extensions, path: error.path };
+  const { error: shown } = maskFormattedError(formatted);
+  return new GraphQLError(shown.message, { path: shown.path, extensions: shown.extensions });
+}
