@@ -175,6 +175,20 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       monthToDate: (tenantId) => db.transaction({ tenantId }, monthToDate),
       admissionFallback: { failMode: config.ADMISSION_FAIL_MODE, localShare: config.ADMISSION_LOCAL_SHARE },
       introspection: config.NODE_ENV !== 'production',
+      fieldSuggestions: config.NODE_ENV !== 'production',
+      edgeLimits: {
+        maxDocumentBytes: config.GRAPHQL_MAX_DOCUMENT_BYTES,
+        maxDepth: config.GRAPHQL_MAX_DEPTH,
+        maxAliases: config.GRAPHQL_MAX_ALIASES,
+        maxRootFields: config.GRAPHQL_MAX_ROOT_FIELDS,
+        maxBatchSize: config.GRAPHQL_MAX_BATCH_SIZE,
+      },
+      persistedOperations: {
+        mode: config.PERSISTED_OPERATIONS,
+        manifestFile: config.persistedOperationsFile,
+        // Development may run before the SDK's manifest is generated; production must not.
+        manifestRequired: config.NODE_ENV === 'production',
+      },
       maxSubscriptionsPerConnection: config.SUBSCRIPTION_MAX_PER_CONNECTION,
     });
     const running = await gateway.listen(config.GATEWAY_PORT, config.HOST);

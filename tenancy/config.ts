@@ -55,6 +55,21 @@ const schema = z.object({
   QUOTA_FEED_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   /** Most subscriptions one WebSocket connection (or one HTTP stream) may hold at once. */
   SUBSCRIPTION_MAX_PER_CONNECTION: z.coerce.number().int().min(1).max(1_000).default(20),
+  // Edge limits of the gateway (gateway/src/edge-limits.ts, docs/edge-hardening.md).
+  /** Largest GraphQL document, in UTF-8 bytes of the query string. */
+  GRAPHQL_MAX_DOCUMENT_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
+  /** Deepest field nesting of an operation (root fields are depth 1). */
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).max(1_000).default(12),
+  /** Most aliases in an operation (fragments counted where spread). */
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(10_000).default(30),
+  /** Most root fields in an operation. */
+  GRAPHQL_MAX_ROOT_FIELDS: z.coerce.number().int().min(1).max(1_000).default(15),
+  /** Most operations in one batched POST; 0 refuses batches. */
+  GRAPHQL_MAX_BATCH_SIZE: z.coerce.number().int().min(0).max(100).default(10),
+  /** Persisted operations: off, allow (each tenant's policy decides) or require (for every tenant). */
+  PERSISTED_OPERATIONS: z.enum(['off', 'allow', 'require']).default('allow'),
+  /** The Apollo persisted-query manifest (generated with the SDK); optional outside production. */
+  PERSISTED_OPERATIONS_FILE: z.string().default('sdk/persisted-operations.json'),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -62,6 +77,8 @@ export type Env = z.infer<typeof schema>;
 export interface Config extends Env {
   devIssuer: boolean;
   devKeysFile: string;
+  /** PERSISTED_OPERATIONS_FILE, resolved against the working directory. */
+  persistedOperationsFile: string;
   subgraphUrls: { pets: string; tenants: string; usage: string };
 }
 
@@ -96,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...e,
     devIssuer,
     devKeysFile: resolve(e.DEV_KEYS_FILE),
+    persistedOperationsFile: resolve(e.PERSISTED_OPERATIONS_FILE),
     subgraphUrls: {
       pets: e.PETS_URL ?? local(e.PETS_PORT),
       tenants: e.TENANTS_URL ?? local(e.TENANTS_PORT),

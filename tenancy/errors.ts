@@ -12,6 +12,18 @@ export enum ErrorCode {
   QUOTA_EXCEEDED = 'QUOTA_EXCEEDED',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+  // Edge limits (gateway/src/edge-limits.ts, docs/edge-hardening.md).
+  DOCUMENT_TOO_LARGE = 'DOCUMENT_TOO_LARGE',
+  DEPTH_LIMIT_EXCEEDED = 'DEPTH_LIMIT_EXCEEDED',
+  ALIAS_LIMIT_EXCEEDED = 'ALIAS_LIMIT_EXCEEDED',
+  ROOT_FIELD_LIMIT_EXCEEDED = 'ROOT_FIELD_LIMIT_EXCEEDED',
+  BATCH_LIMIT_EXCEEDED = 'BATCH_LIMIT_EXCEEDED',
+  BATCHING_DISABLED = 'BATCHING_DISABLED',
+  INTROSPECTION_DISABLED = 'INTROSPECTION_DISABLED',
+  // Persisted operations (gateway/src/persisted-operations.ts); the first two are Apollo's own codes.
+  PERSISTED_QUERY_NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND',
+  PERSISTED_QUERY_NOT_SUPPORTED = 'PERSISTED_QUERY_NOT_SUPPORTED',
+  PERSISTED_QUERY_REQUIRED = 'PERSISTED_QUERY_REQUIRED',
 }
 
 /** HTTP status that goes with each code when the error ends the whole request (CONTRACT.md, Errors). */
@@ -26,6 +38,19 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   [ErrorCode.QUOTA_EXCEEDED]: 429,
   [ErrorCode.SERVICE_UNAVAILABLE]: 503,
   [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
+  [ErrorCode.DOCUMENT_TOO_LARGE]: 413,
+  [ErrorCode.DEPTH_LIMIT_EXCEEDED]: 400,
+  [ErrorCode.ALIAS_LIMIT_EXCEEDED]: 400,
+  [ErrorCode.ROOT_FIELD_LIMIT_EXCEEDED]: 400,
+  [ErrorCode.BATCH_LIMIT_EXCEEDED]: 400,
+  [ErrorCode.BATCHING_DISABLED]: 400,
+  [ErrorCode.INTROSPECTION_DISABLED]: 400,
+  // 200 as Apollo Server answers them: Apollo clients' persisted-query links turn persisted queries off
+  // for good after a 400, instead of retrying with the document.
+  [ErrorCode.PERSISTED_QUERY_NOT_FOUND]: 200,
+  [ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED]: 200,
+  // The document is fine; this tenant is not allowed to send documents of its own.
+  [ErrorCode.PERSISTED_QUERY_REQUIRED]: 403,
 };
 
 declare module 'graphql' {
@@ -72,8 +97,6 @@ const safeForeignCodes = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 

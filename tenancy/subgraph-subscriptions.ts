@@ -1,9 +1,10 @@
 import type { Server } from 'node:http';
-import { GraphQLError, parse, subscribe, validate, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { GraphQLError, subscribe, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { CONTEXT_HEADER, type ContextVerifier } from './context-token';
+import { createDocumentCache } from './documents';
 import { runInRequestScope, runWithTenant, type TenantContext } from './context';
 import { ErrorCode, graphQLError, maskFormattedError } from './errors';
 import type { Logger } from './logger';
@@ -43,6 +44,7 @@ export function attachSubgraphSubscriptions<Context extends object>(options: Sub
   });
 
   const tenants = new WeakMap<object, TenantContext>();
+  const documentOf = createDocumentCache(schema);
   useServer<Record<string, unknown>>(
     {
       schema,
@@ -61,14 +63,14 @@ export function attachSubgraphSubscriptions<Context extends object>(options: Sub
         } catch (error) {
           return [error instanceof GraphQLError ? error : graphQLError(ErrorCode.UNAUTHENTICATED, 'Gateway context is invalid')];
         }
-        let document;
+        let parsed;
         try {
-          document = parse(payload.query);
+          parsed = documentOf(payload.query);
         } catch (error) {
           return [graphQLError(ErrorCode.BAD_USER_INPUT, (error as Error).message)];
         }
-        const errors = validate(schema, document);
-        if (errors.length > 0) return [...errors];
+        if (parsed.errors.length > 0) return [...parsed.errors];
+        const { document } = parsed;
         const contextValue = contextFor(tenant);
         tenants.set(contextValue, tenant);
         return { schema, document, variableValues: payload.variables ?? undefined, operationName: payload.operationName ?? undefined, contextValue };

@@ -227,7 +227,9 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
 
       return {
         async didResolveOperation(requestContext) {
-          if (requestContext.operation?.operation === 'subscription') return; // the subscription server admits these (subscriptions.ts)
+          // No operation: Apollo Server answers that itself (OPERATION_RESOLUTION_FAILURE, 400).
+          if (!requestContext.operation) return;
+          if (requestContext.operation.operation === 'subscription') return; // the subscription server admits these (subscriptions.ts)
           requested = costModel.requested(requestContext.document, requestContext.operationName, requestContext.request.variables ?? {});
           try {
             ({ bucket, monthUsed } = await admitter.admit(tenant, limits, requested, slotId));

@@ -6,11 +6,11 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloGateway } from '@apollo/gateway';
 import type { CryptoKey, JWK } from 'jose';
 import { GraphQLError, type ExecutionResult } from 'graphql';
-import { runInRequestScope, currentRequestScope, type PlanLimits, type TenantContext, type TenantRecord } from '../../tenancy/context';
+import { runInRequestScope, currentRequestScope, type PersistedOperationsPolicy, type PlanLimits, type TenantContext, type TenantRecord } from '../../tenancy/context';
 import { createContextSigner } from '../../tenancy/context-token';
 import type { Database } from '../../tenancy/db';
 import { ErrorCode, ensureGraphQLError, maskFormattedError, requestError } from '../../tenancy/errors';
-import { BodyError, executeGraphQL, parseBody, readBody, sendBodyError, sendGraphQLError, sendJson, serve } from '../../tenancy/http';
+import { BodyError, parseBody, readBody, sendBodyError, sendGraphQLError, sendJson, serve } from '../../tenancy/http';
 import { createLogger, type Logger } from '../../tenancy/logger';
 import { createMetrics, type MetricsOptions } from '../../tenancy/metrics';
 import { schemaPath, SUPERGRAPH_FILE } from '../../tenancy/schema-files';
@@ -19,6 +19,11 @@ import { listen, type RunningServer } from '../../tenancy/subgraph-server';
 import type { UsageEvent } from '../../tenancy/usage-stream';
 import { createAuthenticator } from './auth';
 import { createCostModel } from './cost';
+import { createDashboard } from './dashboard';
+import { createDocumentGuard, useNoSuggestions, type EdgeLimitOptions } from './edge-limits';
+import { createGraphQLEndpoint } from './graphql-endpoint';
+import { useGraphQLOverHttpStatus } from './http-status';
+import { createPersistedOperations, type PersistedOperationsOptions } from './persisted-operations';
 import { createAdmitter, useAdmission } from './admission';
 import { createHttpSubscriptions, streamProtocolOf, subscriptionDocumentOf, type StreamRequest } from './http-subscriptions';
 import { createSubscriptionEngine } from './subscriptions';
@@ -58,6 +63,12 @@ export interface GatewayOptions {
   admissionFallback?: { failMode?: 'open' | 'closed'; localShare?: number; probeIntervalMs?: number };
   /** Serve introspection. @default true */
   introspection?: boolean;
+  /** "Did you mean ...?" in error messages. @default true */
+  fieldSuggestions?: boolean;
+  /** Limits on documents and batches, checked before validation and admission (edge-limits.ts). @default DEFAULT_EDGE_LIMITS */
+  edgeLimits?: Omit<EdgeLimitOptions, 'introspection'>;
+  /** Persisted operations: mode and manifest (persisted-operations.ts). @default { mode: 'allow' }, no manifest */
+  persistedOperations?: Omit<PersistedOperationsOptions, 'logger'>;
   /** Most operations one WebSocket connection may run at once. @default 20 */
   maxSubscriptionsPerConnection?: number;
 }
@@ -78,6 +89,7 @@ interface RegistryRow {
   max_concurrency: number;
   soft_limit_percent: number;
   grace_percent: number;
+  persisted_operations: PersistedOperationsPolicy;
 }
 
 const tenantRecordOf = (row: RegistryRow): TenantRecord => ({
@@ -96,6 +108,7 @@ const tenantRecordOf = (row: RegistryRow): TenantRecord => ({
     softLimitPercent: row.soft_limit_percent,
     gracePercent: row.grace_percent,
   },
+  persistedOperations: row.persisted_operations,
 });
 const TENANT_PATH = /^\/t\/([^/]+)\/graphql$/;
 
@@ -104,6 +117,8 @@ export async function createGateway(options: GatewayOptions) {
   const { db, store, logger: rootLogger, subgraphUrls, baseDomain = 'localhost', recordUsage } = options;
   const logger = createLogger('gateway', rootLogger.level);
   const metrics = createMetrics('gateway', options.metricsOptions);
+  // Bundles the /dashboard page in the background (esbuild, once per process); requests wait for it.
+  const dashboard = createDashboard({ logger });
   const authenticator = createAuthenticator(options.auth);
   const sign = createContextSigner({
     privateKey: options.contextPrivateKey,
@@ -183,14 +198,25 @@ export async function createGateway(options: GatewayOptions) {
     },
   });
 
+  const introspection = options.introspection ?? true;
+  const guard = createDocumentGuard({ ...options.edgeLimits, introspection });
+  const persisted = createPersistedOperations({ ...options.persistedOperations, logger });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    introspection: options.introspection ?? true,
+    introspection,
     includeStacktraceInErrorResponses: false,
+    // The manifest is the only registry of persisted operations (graphql-endpoint.ts resolves them):
+    // Apollo's automatic persisted queries would let any client register documents at run time.
+    persistedQueries: false,
     // The process owns shutdown (scripts/start.ts): Apollo's own signal handlers would stop the server
     // a second time, and that second stop never resolves, so the process would hang on SIGTERM.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginLandingPageDisabled(), admission],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      admission,
+      useGraphQLOverHttpStatus(),
+      ...((options.fieldSuggestions ?? true) ? [] : [useNoSuggestions()]),
+    ],
     formatError(formatted, error) {
       const { error: shown, masked } = maskFormattedError(formatted);
       if (masked) logger.error({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, path: formatted.path, code: formatted.extensions?.code }, 'unexpected error masked');
@@ -198,6 +224,7 @@ export async function createGateway(options: GatewayOptions) {
     },
   });
   await apollo.start();
+  const endpoint = createGraphQLEndpoint({ apollo, guard, persisted, logger });
 
   const subscriptions = createSubscriptionEngine({
     supergraphSdl,
@@ -245,6 +272,7 @@ export async function createGateway(options: GatewayOptions) {
       },
       limits: record.limits,
       expiresAt: claims.expiresAt * 1000,
+      persistedOperations: record.persistedOperations,
     };
   }
 
@@ -253,7 +281,7 @@ export async function createGateway(options: GatewayOptions) {
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', requestId);
-    let session: Session;
+    let session: Awaited<ReturnType<typeof authenticate>>;
     try {
       const header = req.headers['x-tenant-id'];
       session = await authenticate({
@@ -284,10 +312,27 @@ export async function createGateway(options: GatewayOptions) {
           if (error instanceof BodyError) return sendBodyError(res, error);
           throw error;
         }
-        const document = body && typeof body === 'object' ? subscriptionDocumentOf(body as StreamRequest) : undefined;
-        if (document) return serveHttpSubscription(req, res, protocol, session, { ...(body as StreamRequest), document });
+        if (body && typeof body === 'object' && !Array.isArray(body)) {
+          // The same persisted-operation policy and edge limits as any other operation, before anything else.
+          let resolved;
+          try {
+            resolved = endpoint.prepare(body, session.persistedOperations);
+          } catch (thrown) {
+            const error = ensureGraphQLError(thrown);
+            metrics.observe(null, String(error.extensions.code), tenant.tenantSlug, (performance.now() - started) / 1000);
+            return sendGraphQLError(res, error);
+          }
+          const request = { ...(body as StreamRequest), query: resolved.query };
+          const document = subscriptionDocumentOf(request);
+          if (document) return serveHttpSubscription(req, res, protocol, session, { ...request, document });
+        }
       }
-      return executeGraphQL(apollo, req, res, url, async () => createGatewayContext(tenant, limits, sign), protocol ? { body } : undefined);
+      const request = {
+        policy: session.persistedOperations,
+        context: async () => createGatewayContext(tenant, limits, sign),
+        onRefused: (code: string, operationName: string | null) => metrics.observe(operationName, code, tenant.tenantSlug, (performance.now() - started) / 1000),
+      };
+      return endpoint.handle(req, res, url, request, protocol ? { body } : undefined);
     });
   }
 
@@ -324,6 +369,7 @@ export async function createGateway(options: GatewayOptions) {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       return res.end(await metrics.registry.metrics());
     }
+    if (dashboard.handle(req, res, url)) return;
     if (url.pathname === '/.well-known/jwks.json' && options.auth.devPublicJwk) {
       return sendJson(res, 200, { keys: [options.auth.devPublicJwk] });
     }
@@ -339,6 +385,7 @@ export async function createGateway(options: GatewayOptions) {
       return tenantPath ? { pathSlug: decodeURIComponent(tenantPath[1]!).toLowerCase() } : null;
     },
     authenticate,
+    prepare: (session, payload) => endpoint.prepare(payload, session.persistedOperations).query,
     engine: subscriptions,
     async execute(session, { document, variables, operationName }) {
       const response = await runInRequestScope({ requestId: session.tenant.requestId, service: 'gateway', tenant: session.tenant.tenantSlug }, () =>

@@ -16,6 +16,7 @@ import {
 } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { LRUCache } from 'lru-cache';
+import { createDocumentCache } from '../../tenancy/documents';
 import WebSocket from 'ws';
 import type { PlanLimits, TenantContext } from '../../tenancy/context';
 import { CONTEXT_HEADER, type ContextSigner } from '../../tenancy/context-token';
@@ -37,6 +38,12 @@ export interface SubscriptionEngineOptions {
   logger: Logger;
   /** Called once per subscription admitted, with what it was charged (usage metering). */
   onStarted?: (tenant: TenantContext, started: { operationName: string | null; cost: number }) => void;
+  /**
+   * Root subscription fields whose every event is the whole current state (not a change): a subscriber
+   * joining an existing group of one of these gets the group's latest event at once. For other fields
+   * a late subscriber only gets the events after it joined. @default ['Subscription.quotaStatus']
+   */
+  stateFields?: string[];
   /** Delay before re-subscribing upstream after a subgraph went away; doubles up to the maximum. @default { initialMs: 250, maxMs: 5_000 } */
   retry?: { initialMs?: number; maxMs?: number };
 }
@@ -75,6 +82,7 @@ const EVENT_SOURCE = '__subscription_event__';
 export function createSubscriptionEngine(options: SubscriptionEngineOptions) {
   const { supergraphSdl, subgraphUrls, sign, costModel, admitter, logger, onStarted } = options;
   const retryInitialMs = options.retry?.initialMs ?? 250;
+  const stateFields = new Set(options.stateFields ?? ['Subscription.quotaStatus']);
   const retryMaxMs = options.retry?.maxMs ?? 5_000;
   const supergraph = Supergraph.build(supergraphSdl);
   const apiSchema = supergraph.apiSchema();
@@ -82,6 +90,10 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions) {
   const supergraphSchema = supergraph.schema.toGraphQLJSSchema();
   const planner = new QueryPlanner(supergraph);
   const plans = new LRUCache<string, Planned>({ max: 1_000 });
+  const documents = createDocumentCache(schema);
+  /** Validation errors of documents checked before (a document from `parse` is shared, so this hits). */
+  const validated = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+  const sources = new WeakMap<DocumentNode, string>();
   const links = new Map<string, Client>();
   let active = 0;
 
@@ -107,7 +119,7 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions) {
   }
 
   function plan(document: DocumentNode, operation: OperationDefinitionNode, operationName: string | undefined): Planned {
-    const key = `${operationName ?? ''}\u0000${print(document)}`;
+    const key = `${operationName ?? ''}\u0000${sources.get(document) ?? print(document)}`;
     let planned = plans.get(key);
     if (!planned) {
       const queryPlan = planner.buildQueryPlan(operationFromDocument(apiSchema, document, { operationName }));
@@ -124,7 +136,11 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions) {
    * returned, not thrown: they go to the client as the subscription's error message.
    */
   function check(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined) {
-    const validationErrors = validate(schema, document);
+    let validationErrors = validated.get(document);
+    if (!validationErrors) {
+      validationErrors = validate(schema, document);
+      validated.set(document, validationErrors);
+    }
     if (validationErrors.length > 0) {
       return { errors: validationErrors.map((e) => graphQLError(ErrorCode.BAD_USER_INPUT, e.message, { extensions: { reason: 'GRAPHQL_VALIDATION_FAILED' } })) };
     }
@@ -161,77 +177,139 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions) {
     return stream(request, planned, variables, slotId);
   }
 
-  function stream(request: SubscriptionRequest, planned: Planned, variables: Record<string, unknown>, slotId: string): AsyncGenerator<ExecutionResult> {
-    const { tenant, limits, expiresAt } = request;
+  /**
+   * Identical subscriptions of one principal share one upstream subscription and one shaped result per
+   * event: same tenant, subject and roles (so the same authorisation and the same answers), same
+   * document, operation and variables. A thousand tabs of one user's dashboard cost the subgraph and
+   * the executor what one does; each tab still holds its own concurrency slot and expiry.
+   */
+  interface Group {
+    members: Set<(result: ExecutionResult | typeof END) => void>;
+    /** The newest event, given at once to a member joining a state feed (see stateFields). */
+    latest?: ExecutionResult;
+    /** Latest token expiry among members: the upstream context's stream end. */
+    expiresAt: number;
+    close(): void;
+  }
+  const END = Symbol('end');
+  const groups = new Map<string, Group>();
+
+  function groupKey(request: SubscriptionRequest, planned: Planned, variables: Record<string, unknown>): string {
+    const { tenant } = request;
+    return JSON.stringify([tenant.tenantId, tenant.subject, [...tenant.roles].sort(), planned.primary.serviceName, planned.primary.operation, planned.operation.name?.value ?? null, sources.get(request.document) ?? print(request.document), variables]);
+  }
+
+  function openGroup(key: string, request: SubscriptionRequest, planned: Planned, variables: Record<string, unknown>): Group {
     const { primary } = planned;
     const upstreamVariables = Object.fromEntries((primary.variableUsages ?? []).filter((name) => name in variables).map((name) => [name, variables[name]]));
+    const replays = stateFields.has(rootFieldOf(planned.operation));
+    let closed = false;
+    let unsubscribe: (() => void) | undefined;
+    let retryTimer: NodeJS.Timeout | undefined;
+    let delay = retryInitialMs;
+    let chain: Promise<unknown> = Promise.resolve();
+    const broadcast = (result: ExecutionResult | typeof END) => {
+      if (replays && result !== END) group.latest = result;
+      for (const member of group.members) member(result);
+    };
 
+    const subscribeUpstream = async () => {
+      if (closed) return;
+      const streamUntil = group.expiresAt;
+      const token = await sign(request.tenant, primary.serviceName, Math.floor(streamUntil / 1000));
+      if (closed) return;
+      unsubscribe = link(primary.serviceName).subscribe(
+        {
+          query: primary.operation,
+          operationName: primary.operationName ?? undefined,
+          variables: upstreamVariables,
+          extensions: { [CONTEXT_HEADER]: token },
+        },
+        {
+          next(event) {
+            delay = retryInitialMs;
+            // Events are shaped once for the group, one after another, in the order they came.
+            chain = chain.then(() => resolveEvent(request, planned, variables, event as ExecutionResult)).then(broadcast, (error) => {
+              logger.error({ err: error }, 'subscription event could not be resolved');
+              broadcast({ errors: [graphQLError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')] });
+            });
+          },
+          error(error) {
+            if (closed) return;
+            if (Array.isArray(error)) {
+              // The subgraph refused the subscription: the members get its (masked) errors, then the end.
+              const errors = (error as GraphQLError[]).map(shownError);
+              chain = chain.then(() => {
+                broadcast({ errors });
+                broadcast(END);
+              });
+              return;
+            }
+            // The link broke (a subgraph restarting): subscribe again, with back-off, while members remain.
+            logger.warn({ subgraph: primary.serviceName, retryInMs: delay }, 'subscription link lost; re-subscribing');
+            retryTimer = setTimeout(() => void subscribeUpstream().catch(() => broadcast(END)), delay * (0.5 + Math.random() / 2));
+            delay = Math.min(retryMaxMs, delay * 2);
+          },
+          complete() {
+            if (closed) return;
+            // The subgraph ends a stream at its context's expiry: members whose tokens last longer
+            // (they joined later) keep the group, which subscribes again with their expiry.
+            if (Date.now() >= streamUntil - 1_000 && group.expiresAt > streamUntil) void subscribeUpstream().catch(() => broadcast(END));
+            else chain = chain.then(() => broadcast(END));
+          },
+        },
+      );
+    };
+
+    const group: Group = {
+      members: new Set(),
+      expiresAt: request.expiresAt,
+      close() {
+        closed = true;
+        groups.delete(key);
+        clearTimeout(retryTimer);
+        unsubscribe?.();
+      },
+    };
+    groups.set(key, group);
+    void subscribeUpstream().catch((error) => {
+      logger.error({ err: error }, 'subscription could not be forwarded');
+      broadcast({ errors: [graphQLError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')] });
+      broadcast(END);
+    });
+    return group;
+  }
+
+  function stream(request: SubscriptionRequest, planned: Planned, variables: Record<string, unknown>, slotId: string): AsyncGenerator<ExecutionResult> {
+    const { tenant, limits, expiresAt } = request;
     // A slow client keeps the newest 64 events it has not read; older ones are dropped, so one stuck
     // socket cannot grow the gateway's memory without bound.
     return new Repeater<ExecutionResult>(async (push, stop) => {
       active++;
-      let stopped = false;
-      void stop.then(() => {
-        stopped = true;
-      });
       // The slot is held while the stream lives; its lease is renewed, so a crashed gateway's slots still free themselves.
       const renewal = setInterval(() => {
         admitter.renew(tenant, limits, slotId).catch((error) => logger.warn({ err: error }, 'subscription slot renewal failed'));
       }, Math.max(1_000, admitter.slotLeaseMs / 3));
-      const expiry = setTimeout(() => stop(), Math.max(0, expiresAt - Date.now()));
-      let unsubscribe: (() => void) | undefined;
-      let retryTimer: NodeJS.Timeout | undefined;
-      let delay = retryInitialMs;
-      let chain: Promise<unknown> = Promise.resolve();
-
-      const subscribeUpstream = async () => {
-        if (stopped) return;
-        const token = await sign(tenant, primary.serviceName, Math.floor(expiresAt / 1000));
-        if (stopped) return;
-        unsubscribe = link(primary.serviceName).subscribe(
-          {
-            query: primary.operation,
-            operationName: primary.operationName ?? undefined,
-            variables: upstreamVariables,
-            extensions: { [CONTEXT_HEADER]: token },
-          },
-          {
-            next(event) {
-              delay = retryInitialMs;
-              // Events are shaped one after another, in the order they came.
-              chain = chain.then(() => resolveEvent(request, planned, variables, event as ExecutionResult)).then(
-                (result) => push(result),
-                (error) => {
-                  logger.error({ err: error }, 'subscription event could not be resolved');
-                  return push({ errors: [graphQLError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')] });
-                },
-              );
-            },
-            error(error) {
-              if (stopped) return;
-              if (Array.isArray(error)) {
-                // The subgraph refused the subscription: the caller gets its (masked) errors, then the end.
-                chain = chain.then(() => push({ errors: (error as GraphQLError[]).map(shownError) })).then(() => stop());
-                return;
-              }
-              // The link broke (a subgraph restarting): subscribe again, with back-off, for as long as the caller stays.
-              logger.warn({ subgraph: primary.serviceName, retryInMs: delay }, 'subscription link lost; re-subscribing');
-              retryTimer = setTimeout(() => void subscribeUpstream().catch(() => stop()), delay * (0.5 + Math.random() / 2));
-              delay = Math.min(retryMaxMs, delay * 2);
-            },
-            complete() {
-              if (!stopped) chain.then(() => stop());
-            },
-          },
-        );
-      };
-      await subscribeUpstream();
+      // At the caller's token expiry the stream ends with an UNAUTHENTICATED error (an HTTP stream's
+      // client learns why; a socket has been closed with 4401 just before).
+      const expiry = setTimeout(() => void push({ errors: [graphQLError(ErrorCode.UNAUTHENTICATED, 'The token expired')] }).finally(() => stop()), Math.max(0, expiresAt - Date.now()));
+      const key = groupKey(request, planned, variables);
+      const member = (result: ExecutionResult | typeof END) => (result === END ? stop() : void push(result).catch(() => {}));
+      let group = groups.get(key);
+      if (group) {
+        group.expiresAt = Math.max(group.expiresAt, expiresAt);
+        group.members.add(member);
+        if (group.latest) member(group.latest);
+      } else {
+        group = openGroup(key, request, planned, variables);
+        group.members.add(member);
+      }
       await stop;
       active--;
       clearInterval(renewal);
       clearTimeout(expiry);
-      clearTimeout(retryTimer);
-      unsubscribe?.();
+      group.members.delete(member);
+      if (group.members.size === 0) group.close();
       await admitter.release(tenant, slotId);
     }, new SlidingBuffer(64)) as unknown as AsyncGenerator<ExecutionResult>;
   }
@@ -272,10 +350,21 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions) {
 
   return {
     schema,
+    /** Parses (and validates, once) a document by its text; throws a GraphQLError on a syntax error. */
+    parse(source: string): DocumentNode {
+      const { document, errors } = documents(source);
+      validated.set(document, errors);
+      sources.set(document, source);
+      return document;
+    },
     check,
     start,
     get active() {
       return active;
+    },
+    /** Upstream subscriptions (groups of identical subscriptions) open now. */
+    get upstream() {
+      return groups.size;
     },
     async close() {
       await Promise.all([...links.values()].map((client) => client.dispose()));
@@ -284,6 +373,12 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions) {
   };
 }
 export type SubscriptionEngine = ReturnType<typeof createSubscriptionEngine>;
+
+/** `Subscription.<field>` of the operation's first root field. */
+function rootFieldOf(operation: OperationDefinitionNode): string {
+  const first = operation.selectionSet.selections.find((selection) => selection.kind === 'Field');
+  return first && first.kind === 'Field' ? `Subscription.${first.name.value}` : '';
+}
 
 /** What a client may see of an error: safe codes as they are, anything else masked. */
 function shownError(error: GraphQLError | { message: string; extensions?: Record<string, unknown>; path?: readonly (string | number)[] }): GraphQLError {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { getOperationAST, GraphQLError, parse, type DocumentNode, type ExecutionResult } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult } from 'graphql';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { PlanLimits, TenantContext } from '../../tenancy/context';
+import type { PersistedOperationsPolicy, PlanLimits, TenantContext } from '../../tenancy/context';
 import { ErrorCode, ensureGraphQLError, graphQLError } from '../../tenancy/errors';
 import type { Logger } from '../../tenancy/logger';
 import type { SubscriptionEngine } from './subscriptions';
@@ -15,6 +15,8 @@ export interface Session {
   limits: PlanLimits;
   /** The token's expiry, ms since the epoch: nothing streams past it. */
   expiresAt: number;
+  /** The tenant's persisted-operation policy (its tenant record). */
+  persistedOperations?: PersistedOperationsPolicy;
 }
 
 /** What the socket presented; the same checks as an HTTP request's headers go through. */
@@ -31,6 +33,11 @@ export interface GatewayWebSocketOptions {
   /** null for a path that serves no GraphQL; else the tenant slug the path selects, if any. */
   route: (pathname: string) => { pathSlug?: string } | null;
   authenticate: (credentials: Credentials) => Promise<Session>;
+  /**
+   * The document text a subscribe message names (a persisted operation's hash, or its query), after
+   * the persisted-operation policy and the edge limits; throws the refusal. The same checks as HTTP.
+   */
+  prepare: (session: Session, payload: SubscribePayload & { documentId?: unknown }) => unknown;
   engine: SubscriptionEngine;
   /** Queries and mutations sent over the socket, run like HTTP ones (admission included). */
   execute: (session: Session, request: { document: DocumentNode; variables?: Record<string, unknown>; operationName?: string }) => Promise<ExecutionResult>;
@@ -51,6 +58,9 @@ type ConnectionState = {
   operations: number;
 };
 
+/** How long before the token's expiry a socket is closed (see onConnect). */
+const EXPIRY_MARGIN_MS = 500;
+
 /** A WebSocket close reason is at most 123 bytes. */
 const reason = (text: string) => (Buffer.byteLength(text) <= 123 ? text : `${Buffer.from(text).subarray(0, 120).toString('utf8')}...`);
 
@@ -70,7 +80,7 @@ function authorizationOf(params: Record<string, unknown> | undefined): string | 
  * engine; queries and mutations run as over HTTP.
  */
 export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
-  const { server, route, authenticate, engine, execute, logger, maxSubscriptionsPerConnection = 20, onConnectionsChanged } = options;
+  const { server, route, authenticate, prepare, engine, execute, logger, maxSubscriptionsPerConnection = 20, onConnectionsChanged } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 1024 * 1024 });
   server.on('upgrade', (req, socket, head) => {
     const routed = route(new URL(req.url ?? '/', 'http://gateway').pathname);
@@ -106,7 +116,13 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
             requestId: randomUUID(),
           });
           ctx.extra.session = session;
-          ctx.extra.expiry = setTimeout(() => socket.close(CloseCode.Unauthorized, 'Unauthorized: token expired'), Math.max(0, session.expiresAt - Date.now()));
+          // Closed a little before the token's expiry, so the 4401 always reaches the client before the
+          // streams themselves end at the expiry (they would otherwise complete first, which a client
+          // cannot tell from a normal end, and not reconnect with a fresh token).
+          ctx.extra.expiry = setTimeout(
+            () => socket.close(CloseCode.Unauthorized, 'Unauthorized: token expired'),
+            Math.max(0, session.expiresAt - EXPIRY_MARGIN_MS - Date.now()),
+          );
           return { tenant: session.tenant.tenantSlug, expiresAt: new Date(session.expiresAt).toISOString() };
         } catch (thrown) {
           const error = ensureGraphQLError(thrown);
@@ -125,9 +141,16 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
         if ((ctx.extra.operations ?? 0) >= maxSubscriptionsPerConnection) {
           return [graphQLError(ErrorCode.RATE_LIMITED, `At most ${maxSubscriptionsPerConnection} operations at once on one connection`, { extensions: { reason: 'CONNECTION_OPERATIONS', retryAfter: 1 } })];
         }
+        let source: unknown;
+        try {
+          source = prepare(session, payload);
+        } catch (thrown) {
+          return [shown(thrown, logger)];
+        }
+        if (typeof source !== 'string') return [graphQLError(ErrorCode.BAD_USER_INPUT, 'The subscribe message has no query', { extensions: { reason: 'GRAPHQL_PARSE_FAILED' } })];
         let document: DocumentNode;
         try {
-          document = parse(payload.query);
+          document = engine.parse(source);
         } catch (error) {
           return [graphQLError(ErrorCode.BAD_USER_INPUT, error instanceof GraphQLError ? error.message : 'The query could not be parsed', { extensions: { reason: 'GRAPHQL_PARSE_FAILED' } })];
         }

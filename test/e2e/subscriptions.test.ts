@@ -55,6 +55,8 @@ describe('subscriptions over graphql-ws on the gateway', () => {
     const closed = await socket.closed;
     expect(closed.code).toBe(4401);
     expect(closed.reason).toMatch(/expired/);
+    // The close comes first: a stream that just completed would look like a normal end to the client.
+    expect(sub.completed).toBe(false);
   });
 
   it('runs queries over the socket too, admitted like HTTP ones', async () => {
@@ -215,5 +217,31 @@ describe('the usage subgraph restarting', () => {
     expect(later.errors).toBeUndefined();
     expect(sub.completed).toBe(false);
     await socket.client.dispose();
+  });
+});
+
+describe('identical subscriptions of one principal', () => {
+  it('share one upstream subscription; a late joiner gets the latest state at once; another user gets their own', async () => {
+    const engine = stack.gateway!.subscriptions;
+    // Earlier tests' sockets are closed; their groups end shortly after.
+    await expect.poll(() => engine.upstream, { timeout: 3_000 }).toBe(0);
+    const before = 0;
+    const token = await stack.token('fluffy-friends');
+    const sockets = [0, 1, 2].map(() => openSocket(stack.urls.gateway!, { authorization: `Bearer ${token}` }));
+    const subs = sockets.map((s) => follow(s.client, QUOTA));
+    await Promise.all(subs.map((s) => s.next()));
+    expect(engine.upstream).toBe(before + 1);
+    const late = openSocket(stack.urls.gateway!, { authorization: `Bearer ${token}` });
+    const lateSub = follow(late.client, QUOTA);
+    expect((await lateSub.next(undefined, 1_000)).data!.quotaStatus.tenant.slug).toBe('fluffy-friends');
+    const other = openSocket(stack.urls.gateway!, { authorization: `Bearer ${await stack.token('fluffy-friends', { sub: 'someone-else@fluffy-friends.example', roles: ['viewer'] })}` });
+    await follow(other.client, QUOTA).next();
+    expect(engine.upstream).toBe(before + 2);
+    // Every member still receives every change.
+    const used = subs[0]!.events.at(-1)!.data!.quotaStatus.used;
+    await spend(token);
+    await Promise.all([...subs, lateSub].map((s) => s.next((e) => e.data!.quotaStatus.used > used)));
+    for (const s of [...sockets, late, other]) await s.client.dispose();
+    await expect.poll(() => engine.upstream, { timeout: 3_000 }).toBe(before);
   });
 });

@@ -162,6 +162,6 @@ describe('registry functions', () => {
   it('registry_tenant_by_slug returns one tenant record and nothing else', async () => {
     const { rows } = await db.transaction({}, (q) => q.query('SELECT * FROM registry_tenant_by_slug($1)', ['acme-pets']));
     expect(rows).toHaveLength(1);
-    expect(Object.keys(rows[0]!).sort()).toEqual(['bucket_capacity', 'grace_percent', 'id', 'isolation', 'max_concurrency', 'max_operation_cost', 'monthly_budget', 'name', 'plan', 'restore_rate', 'slug', 'soft_limit_percent', 'status']);
+    expect(Object.keys(rows[0]!).sort()).toEqual(['bucket_capacity', 'grace_percent', 'id', 'isolation', 'max_concurrency', 'max_operation_cost', 'monthly_budget', 'name', 'persisted_operations', 'plan', 'restore_rate', 'slug', 'soft_limit_percent', 'status']);
   });
 });
