@@ -34,8 +34,11 @@
 //  - Then the noisy-neighbour scenario (bench/noisy-neighbour.ts, its own method there) runs on a
 //    fresh stack and scratch data: tenant B's latency under a steady load, alone and while tenant A
 //    floods at ten times its plan, and how fast A's 429s are answered.
+//  - Then subscription scale (bench/subscriptions.ts, its own method there), on a fresh stack:
+//    memory per idle and per subscribed WebSocket connection, event-to-delivery delay with 1,000 and
+//    10,000 subscribers, and how many subscribed connections one process holds.
 //
-// Settings (environment): BENCH_ONLY (tenancy | noisy: run one part; default both), BENCH_DURATION (s
+// Settings (environment): BENCH_ONLY (tenancy | noisy | subscriptions: run one part; default all), BENCH_DURATION (s
 // per measured run, default 1), BENCH_WARMUP (s per side per scenario, default 1), BENCH_ROUNDS (A/B
 // pairs per scenario, default 8), BENCH_CONNECTIONS (default 10), BENCH_USAGE_CONSUMER (default
 // false); for the noisy neighbour BENCH_NOISY_ROUNDS (default 4), BENCH_NOISY_DURATION (s per phase,
@@ -56,6 +59,7 @@ import { startBaseline, type Baseline } from './baseline';
 import { benchConfig, LoadGenerator, machineCpuMicros, machineInfo, modeOf, othersCpuShare, type Mode } from './harness';
 import { formatNoisy, noisySettingsSchema, runNoisyNeighbour, type NoisyNeighbourResult } from './noisy-neighbour';
 import { createScratchData, liftPlanLimits } from './scratch';
+import { formatSubscriptionScale, runSubscriptionScale, subscriptionSettingsSchema, type SubscriptionScaleResult } from './subscriptions';
 import { compare, formatCpuTable, formatTable, formatVerdict, judge, summarise, type Measured, type Profile, type ScenarioSummary, type Side, type Targets } from './report';
 
 const QUERIES = {
@@ -71,7 +75,7 @@ const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.
 
 const settings = z
   .object({
-    BENCH_ONLY: z.enum(['tenancy', 'noisy']).optional(),
+    BENCH_ONLY: z.enum(['tenancy', 'noisy', 'subscriptions']).optional(),
     BENCH_DURATION: z.coerce.number().positive().max(60).default(1),
     BENCH_WARMUP: z.coerce.number().min(0).max(60).default(1),
     BENCH_ROUNDS: z.coerce.number().int().min(1).max(40).default(8),
@@ -79,6 +83,7 @@ const settings = z
     BENCH_USAGE_CONSUMER: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
   })
   .extend(noisySettingsSchema.shape)
+  .extend(subscriptionSettingsSchema.shape)
   .parse(Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v !== '')));
 
 interface Target {
@@ -258,14 +263,33 @@ async function runNoisy(keysDir: string): Promise<{ mode: Mode; result: NoisyNei
   }
 }
 
+/** Subscription scale (bench/subscriptions.ts), on a fresh stack and scratch data of its own. */
+async function runSubscriptions(keysDir: string): Promise<{ mode: Mode; result: SubscriptionScaleResult }> {
+  const scratch = await createScratchData(process.env);
+  try {
+    const config = benchConfig(keysDir, scratch, true);
+    const mode = modeOf(config);
+    console.log(`bench: subscriptions, starting a fresh stack (${mode.database}, ${mode.store} store)…`);
+    const result = await runSubscriptionScale({ config, scratch, settings, log: (line) => console.log(`bench: ${line}`) });
+    console.log('');
+    console.log(formatSubscriptionScale(result));
+    return { mode, result };
+  } finally {
+    await scratch.drop();
+  }
+}
+
 async function main() {
   process.env.APOLLO_TELEMETRY_DISABLED = '1';
   const started = performance.now();
   const keysDir = mkdtempSync(join(tmpdir(), 'tenancy-bench-'));
   try {
-    const tenancy = settings.BENCH_ONLY === 'noisy' ? undefined : await runTenancy(keysDir);
+    const only = settings.BENCH_ONLY;
+    const tenancy = only && only !== 'tenancy' ? undefined : await runTenancy(keysDir);
     if (tenancy) console.log('');
-    const noisy = settings.BENCH_ONLY === 'tenancy' ? undefined : await runNoisy(keysDir);
+    const noisy = only && only !== 'noisy' ? undefined : await runNoisy(keysDir);
+    if (noisy) console.log('');
+    const subscriptions = only && only !== 'subscriptions' ? undefined : await runSubscriptions(keysDir);
 
     mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
     writeFileSync(
@@ -274,10 +298,11 @@ async function main() {
         {
           date: new Date().toISOString(),
           machine: machineInfo(),
-          mode: tenancy?.mode ?? noisy?.mode,
+          mode: tenancy?.mode ?? noisy?.mode ?? subscriptions?.mode,
           settings,
           ...tenancy?.json,
           ...(noisy ? { noisyNeighbour: noisy.result } : {}),
+          ...(subscriptions ? { subscriptions: subscriptions.result } : {}),
           totalSeconds: (performance.now() - started) / 1000,
         },
         null,

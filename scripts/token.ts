@@ -6,18 +6,31 @@ import { loadOrCreateDevKeys } from '../tenancy/keys';
 import { defaultSubject } from '../tenancy/seed';
 import { issueDevToken } from '../tenancy/dev-issuer';
 
-const { values } = parseArgs({
-  options: {
-    tenant: { type: 'string' },
-    sub: { type: 'string' },
-    roles: { type: 'string', default: 'admin' },
-    ttl: { type: 'string', default: '3600' },
-    'platform-admin': { type: 'boolean', default: false },
-  },
-});
+const usage = 'usage: npm run token -- --tenant SLUG [--sub ID] [--roles admin,member,viewer] [--ttl SECONDS] [--platform-admin]';
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      tenant: { type: 'string' },
+      sub: { type: 'string' },
+      roles: { type: 'string', default: 'admin' },
+      ttl: { type: 'string', default: '3600' },
+      'platform-admin': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+} catch (error) {
+  console.error(`npm run token: ${(error as Error).message}\n${usage}`);
+  process.exit(2);
+}
+const { values } = parsed;
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
 
 function fail(message: string): never {
-  console.error(`npm run token: ${message}\nusage: npm run token -- --tenant SLUG [--sub ID] [--roles admin,member,viewer] [--ttl SECONDS] [--platform-admin]`);
+  console.error(`npm run token: ${message}\n${usage}`);
   process.exit(2);
 }
 

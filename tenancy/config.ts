@@ -53,7 +53,7 @@ const schema = z.object({
   USAGE_CONSUMER: bool.default(true),
   /** Least time between two live quota updates of one tenant's subscribers (Subscription.quotaStatus). */
   QUOTA_FEED_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
-  /** Most subscriptions one WebSocket connection (or one HTTP stream) may hold at once. */
+  /** Most operations (subscriptions, queries in flight) one WebSocket connection may run at once. */
   SUBSCRIPTION_MAX_PER_CONNECTION: z.coerce.number().int().min(1).max(1_000).default(20),
   // Edge limits of the gateway (gateway/src/edge-limits.ts, docs/edge-hardening.md).
   /** Largest GraphQL document, in UTF-8 bytes of the query string. */

@@ -400,6 +400,7 @@ export async function createGateway(options: GatewayOptions) {
     logger,
     maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
     onConnectionsChanged: (open) => socketGauge.set(open),
+    onTenantChanged: (listener) => tenants.onChanged(listener),
   });
 
   return {

@@ -23,6 +23,7 @@ import { CONTEXT_HEADER, type ContextSigner } from '../../tenancy/context-token'
 import { ErrorCode, graphQLError, maskFormattedError, requestError } from '../../tenancy/errors';
 import type { Logger } from '../../tenancy/logger';
 import type { Admitter } from './admission';
+import { AdmissionUnavailableError } from './resilient-admission';
 import type { CostModel } from './cost';
 import { createGatewayContext, type GatewayContext } from './subgraph-fetch';
 
@@ -103,12 +104,35 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions) {
     if (!client) {
       const url = subgraphUrls[subgraph];
       if (!url) throw new Error(`no routing URL for subgraph ${subgraph}`);
+      let pongTimer: NodeJS.Timeout | undefined;
+      let linkSocket: WebSocket | undefined;
       client = createClient({
         url: url.replace(/^http/, 'ws'),
         webSocketImpl: WebSocket,
         lazy: true,
         lazyCloseTimeout: 1_000,
         keepAlive: 10_000,
+        // A link that dies without closing (a host gone) is noticed by a missing pong, not by the OS
+        // minutes later: close it, and its subscriptions re-subscribe on a new one.
+        on: {
+          ping(received) {
+            if (received) return;
+            clearTimeout(pongTimer);
+            pongTimer = setTimeout(() => {
+              if (linkSocket?.readyState === WebSocket.OPEN) linkSocket.close(4408, 'Pong timeout');
+            }, 5_000);
+          },
+          pong(received) {
+            if (received) clearTimeout(pongTimer);
+          },
+          connected(socket) {
+            linkSocket = socket as WebSocket;
+          },
+          closed() {
+            clearTimeout(pongTimer);
+            linkSocket = undefined;
+          },
+        },
         // Re-subscribing is ours to do (each time with a freshly signed context), not the client's.
         retryAttempts: 0,
         connectionParams: () => ({ link: sign.link(subgraph) }),
@@ -165,7 +189,13 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions) {
     const operationName = operation.name?.value ?? null;
     const cost = costModel.requested(document, operationName, variables);
     const slotId = randomUUID();
-    await admitter.admit(tenant, limits, cost, slotId);
+    try {
+      await admitter.admit(tenant, limits, cost, slotId);
+    } catch (error) {
+      // Fail-closed mode with Redis away: as for HTTP operations, nothing starts that could not be counted.
+      if (error instanceof AdmissionUnavailableError) throw requestError(ErrorCode.SERVICE_UNAVAILABLE, 'Admission is unavailable, try again shortly', { retryAfter: 1 });
+      throw error;
+    }
     let planned: Planned;
     try {
       planned = plan(document, operation, operationName ?? undefined);

@@ -66,6 +66,11 @@ export function createTenantResolver(options: TenantResolverOptions) {
   });
 
   let unsubscribe: (() => Promise<void>) | undefined;
+  const changeListeners = new Set<(slug: string) => void>();
+  const changed = (slug: string) => {
+    l1.delete(slug);
+    for (const listener of changeListeners) listener(slug);
+  };
 
   async function lookup(slug: string): Promise<TenantRecord | null> {
     if (!SLUG.test(slug)) return null;
@@ -75,15 +80,20 @@ export function createTenantResolver(options: TenantResolverOptions) {
 
   return {
     async start() {
-      unsubscribe = await store.subscribe(TENANT_CHANGED_CHANNEL, (slug) => l1.delete(slug));
+      unsubscribe = await store.subscribe(TENANT_CHANGED_CHANNEL, changed);
     },
     async stop() {
       await unsubscribe?.();
     },
     /** Drops a tenant from this gateway's L1, the shared L2, and tells the other gateways. */
     async invalidate(slug: string) {
-      l1.delete(slug);
+      changed(slug);
       await announceTenantChanged(store, slug);
+    },
+    /** Calls `listener` with the slug of each tenant changed (suspended, re-planned, re-limited) anywhere. */
+    onChanged(listener: (slug: string) => void): () => void {
+      changeListeners.add(listener);
+      return () => changeListeners.delete(listener);
     },
     /**
      * The token's tenant_id claim decides the tenant. Selectors (header, Host subdomain, /t/{slug}

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult } from 'graphql';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { PersistedOperationsPolicy, PlanLimits, TenantContext } from '../../tenancy/context';
 import { ErrorCode, ensureGraphQLError, graphQLError } from '../../tenancy/errors';
 import type { Logger } from '../../tenancy/logger';
@@ -49,11 +49,14 @@ export interface GatewayWebSocketOptions {
   /** @default 1 MiB */
   maxMessageBytes?: number;
   onConnectionsChanged?: (open: number) => void;
+  /** Subscribes to tenant changes (tenant-resolution.ts onChanged); returns the unsubscribe. */
+  onTenantChanged?: (listener: (slug: string) => void) => () => void;
 }
 
 /** What the gateway keeps on each connection (beside graphql-ws's socket and upgrade request). */
 type ConnectionState = {
   session: Session;
+  credentials: Credentials;
   expiry: NodeJS.Timeout;
   operations: number;
 };
@@ -96,6 +99,30 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
   });
 
   const streams = new WeakMap<object, AsyncGenerator<ExecutionResult>>();
+  // Open connections by tenant: a tenant changed anywhere (suspended, re-planned) is checked again at once.
+  const connectionsOf = new Map<string, Set<ConnectionState & { socket: WebSocket }>>();
+  const bySlug = (slug: string) => {
+    let set = connectionsOf.get(slug);
+    if (!set) connectionsOf.set(slug, (set = new Set()));
+    return set;
+  };
+  const stopWatching = options.onTenantChanged?.(async (slug) => {
+    const connections = connectionsOf.get(slug);
+    if (!connections) return;
+    for (const connection of [...connections]) {
+      try {
+        const fresh = await authenticate(connection.credentials);
+        // Limits are shared by reference with the connection's streams (slot renewals read them).
+        Object.assign(connection.session.limits, fresh.limits);
+        connection.session.persistedOperations = fresh.persistedOperations;
+      } catch (thrown) {
+        const error = ensureGraphQLError(thrown);
+        if (error.extensions.code === ErrorCode.FORBIDDEN) connection.socket.close(CloseCode.Forbidden, reason(`Forbidden: ${error.message}`));
+        else if (error.extensions.code === ErrorCode.UNAUTHENTICATED) connection.socket.close(CloseCode.Unauthorized, reason(`Unauthorized: ${error.message}`));
+        // Anything else (the registry briefly away) leaves the connection as it was.
+      }
+    }
+  });
 
   useServer<Record<string, unknown>, ConnectionState>(
     {
@@ -108,14 +135,17 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
         const tenantParam = params?.['x-tenant-id'];
         const tenantHeader = typeof tenantParam === 'string' ? tenantParam : request.headers['x-tenant-id'];
         try {
-          const session = await authenticate({
+          const credentials: Credentials = {
             authorization: authorizationOf(params),
             tenantHeader: typeof tenantHeader === 'string' ? tenantHeader.trim().toLowerCase() || undefined : undefined,
             host: request.headers.host,
             pathSlug: route(new URL(request.url ?? '/', 'http://gateway').pathname)?.pathSlug,
             requestId: randomUUID(),
-          });
+          };
+          const session = await authenticate(credentials);
           ctx.extra.session = session;
+          ctx.extra.credentials = credentials;
+          bySlug(session.tenant.tenantSlug).add(ctx.extra as ConnectionState & { socket: WebSocket });
           // Closed a little before the token's expiry, so the 4401 always reaches the client before the
           // streams themselves end at the expiry (they would otherwise complete first, which a client
           // cannot tell from a normal end, and not reconnect with a fresh token).
@@ -184,6 +214,7 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
       },
       onClose(ctx) {
         clearTimeout(ctx.extra.expiry);
+        if (ctx.extra.session) connectionsOf.get(ctx.extra.session.tenant.tenantSlug)?.delete(ctx.extra as ConnectionState & { socket: WebSocket });
       },
     },
     wss,
@@ -194,6 +225,7 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
       return wss.clients.size;
     },
     close() {
+      stopWatching?.();
       for (const client of wss.clients) client.terminate();
       wss.close();
     },

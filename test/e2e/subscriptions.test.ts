@@ -245,3 +245,22 @@ describe('identical subscriptions of one principal', () => {
     await expect.poll(() => engine.upstream, { timeout: 3_000 }).toBe(before);
   });
 });
+
+describe('a tenant changed while its sockets are open', () => {
+  it('closes them with 4403 when the tenant is suspended, at once rather than at token expiry', async () => {
+    const token = await stack.token('fluffy-friends');
+    const socket = openSocket(stack.urls.gateway!, { authorization: `Bearer ${token}` });
+    await follow(socket.client, QUOTA).next();
+    const operator = await stack.token('acme-pets', { roles: ['platform-admin'] });
+    const suspend = (status: string) =>
+      stack.gql(`mutation { setTenantStatus(status: ${status}) { status } }`, { token: operator, headers: { 'x-tenant-id': 'fluffy-friends' } });
+    try {
+      expect((await suspend('SUSPENDED')).body.data.setTenantStatus.status).toBe('SUSPENDED');
+      const closed = await Promise.race([socket.closed, new Promise<null>((resolve) => setTimeout(() => resolve(null), 3_000))]);
+      expect(closed).toMatchObject({ code: 4403 });
+      expect(closed!.reason).toMatch(/suspended/i);
+    } finally {
+      await suspend('ACTIVE');
+    }
+  });
+});

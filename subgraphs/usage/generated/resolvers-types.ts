@@ -97,8 +97,8 @@ export type Subscription = {
   __typename?: 'Subscription';
   /**
    * The caller's tenant's quota: sent at once, then whenever the tenant's recorded usage changes, at most
-   * once per QUOTA_FEED_INTERVAL_MS (default 500 ms) per subscriber; intermediate states may be skipped,
-   * the last one never is. Costs what the selection costs once, when it starts; events are free.
+   * once per QUOTA_FEED_INTERVAL_MS (default 500 ms) per tenant; intermediate states may be skipped, the
+   * last one never is. Costs what the selection costs once, when it starts; events are free.
    */
   quotaStatus: QuotaStatus;
 };
