@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult } from 'graphql';
-import { CloseCode, type SubscribePayload } from 'graphql-ws';
+import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, type SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { PersistedOperationsPolicy, PlanLimits, TenantContext } from '../../tenancy/context';
@@ -94,6 +94,9 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
   wss.on('connection', (ws) => {
+    // A client that did not ask for graphql-transport-ws (or asked only for the retired
+    // subscriptions-transport-ws) is told so at once rather than left to time out.
+    if (ws.protocol !== GRAPHQL_TRANSPORT_WS_PROTOCOL) ws.close(CloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
     onConnectionsChanged?.(wss.clients.size);
     ws.once('close', () => onConnectionsChanged?.(wss.clients.size));
   });
