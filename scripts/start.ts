@@ -2,6 +2,8 @@
 process.env.APOLLO_TELEMETRY_DISABLED ??= '1';
 const { loadConfig } = await import('../tenancy/config');
 const { startStack } = await import('./stack');
+const { issueDevToken } = await import('../tenancy/dev-issuer');
+const { defaultSubject } = await import('../tenancy/seed');
 
 let config;
 try {
@@ -20,6 +22,18 @@ console.log(`\nready in ${Math.round(performance.now() - started)} ms (${db}, ${
 if (stack.urls.gateway) {
   const base = stack.urls.gateway.replace(/\/graphql$/, '');
   console.log(`  health   ${base}/healthz  ${base}/readyz  ${base}/metrics`);
+  console.log(`  live     ${base}/dashboard  (WebSocket ${base.replace(/^http/, 'ws')}/graphql)`);
+  if (config.devIssuer && stack.keys.issuer) {
+    // A ready link for the seeded free-plan tenant; the token sits in the fragment, which never reaches a server log.
+    const token = await issueDevToken(stack.keys.issuer, {
+      tenant: 'acme-pets',
+      subject: defaultSubject('acme-pets'),
+      roles: ['admin'],
+      ttlSeconds: 8 * 3600,
+      audience: config.AUTH_AUDIENCE,
+    });
+    console.log(`\ndashboard for acme-pets (dev token, 8 h):\n  ${base}/dashboard#token=${token}`);
+  }
   if (config.devIssuer) console.log(`\ntry:\n  TOKEN=$(npm run -s token -- --tenant acme-pets --roles admin)\n  curl -s ${stack.urls.gateway} -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\\n    -d '{"query":"{ currentTenant { slug plan } pets(first: 5) { edges { node { name species owner { name } tenant { slug } } } } }"}'\n`);
 }
 
