@@ -108,5 +108,19 @@ describe.skipIf(!hasRedisServer)('Redis outage', () => {
     expect(refused.headers.get('retry-after')).toBe('1');
     const ready = await fetch(stack.urls.gateway!.replace(/\/graphql$/, '/readyz'));
     expect(ready.status).toBe(503);
+    // A subscription is refused alike, over a socket and over an HTTP stream.
+    const { follow, openSocket } = await import('../helpers/ws');
+    const socket = openSocket(stack.urls.gateway!, { authorization: `Bearer ${token}` });
+    const sub = follow(socket.client, 'subscription { quotaStatus { used } }');
+    await sub.finished;
+    expect((sub.error as any[])[0].extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfter: 1 });
+    await socket.client.dispose();
+    const stream = await fetch(stack.urls.gateway!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: 'subscription { quotaStatus { used } }' }),
+    });
+    expect(stream.status).toBe(503);
+    expect(stream.headers.get('retry-after')).toBe('1');
   }, 60_000);
 });
