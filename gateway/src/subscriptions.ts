@@ -8,8 +8,10 @@ import {
   getVariableValues,
   GraphQLError,
   print,
+  Kind,
   validate,
   type DocumentNode,
+  type GraphQLFormattedError,
   type ExecutionResult,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -65,6 +67,9 @@ interface Planned {
   primary: FetchNode;
   rest?: PlanNode;
   operation: OperationDefinitionNode;
+  /** The operation and its fragments, and the executor's view of them (built once per plan). */
+  document: DocumentNode;
+  operationContext: ReturnType<typeof buildOperationContext>;
 }
 
 /** The fetch node that stands for "the event the subgraph just sent". */
@@ -149,7 +154,15 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions) {
       const queryPlan = planner.buildQueryPlan(operationFromDocument(apiSchema, document, { operationName }));
       const node = queryPlan.node;
       if (node?.kind !== 'Subscription') throw new Error(`expected a subscription plan, got ${node?.kind}`);
-      planned = { plan: queryPlan, primary: node.primary, rest: node.rest, operation };
+      const operationDocument: DocumentNode = { kind: Kind.DOCUMENT, definitions: [operation, ...document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION)] };
+      planned = {
+        plan: queryPlan,
+        primary: node.primary,
+        rest: node.rest,
+        operation,
+        document: operationDocument,
+        operationContext: buildOperationContext({ schema, operationDocument, operationName: operation.name?.value }),
+      };
       plans.set(key, planned);
     }
     return planned;
@@ -347,31 +360,33 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions) {
   /** Runs one event through the executor: the plan's `rest` (other subgraphs' fields) and shaping. */
   async function resolveEvent(request: SubscriptionRequest, planned: Planned, variables: Record<string, unknown>, event: ExecutionResult): Promise<ExecutionResult> {
     const { primary, rest, operation } = planned;
-    const source: GraphQLDataSource = { process: async () => ({ data: event.data ?? null, errors: event.errors, extensions: event.extensions }) as never };
+    const source: GraphQLDataSource = {
+      process: async () => ({ data: event.data ?? null, errors: event.errors as GraphQLFormattedError[] | undefined, extensions: event.extensions }),
+    };
     const serviceMap: ServiceMap = { ...options.serviceMap(), [EVENT_SOURCE]: source };
     const eventFetch: FetchNode = { ...primary, serviceName: EVENT_SOURCE };
     const node: PlanNode = rest ? { kind: 'Sequence', nodes: [eventFetch, rest] } : eventFetch;
     const context: GatewayContext = createGatewayContext(request.tenant, request.limits, sign);
-    const document: DocumentNode = { kind: 'Document' as never, definitions: [operation, ...request.document.definitions.filter((d) => d.kind === 'FragmentDefinition')] };
+    // On this path executeQueryPlan reads the request's variables, the context (the data sources sign
+    // with it), the logger and the metrics; nothing else of a GatewayGraphQLRequestContext.
+    const requestContext = {
+      request: { query: '', variables, operationName: request.operationName ?? undefined },
+      context,
+      logger,
+      metrics: {},
+      document: planned.document,
+      operationName: operation.name?.value ?? null,
+      operation,
+      schema,
+      queryHash: '',
+      source: '',
+      requestIsBatched: false,
+    };
     const result = await executeQueryPlan(
       { ...planned.plan, node },
       serviceMap,
-      {
-        request: { query: '', variables, operationName: request.operationName ?? undefined },
-        context,
-        logger: logger as never,
-        metrics: {},
-        document,
-        operationName: operation.name?.value ?? null,
-        operation,
-        schema,
-        cache: undefined as never,
-        queryHash: '',
-        source: '',
-        overallCachePolicy: undefined as never,
-        requestIsBatched: false,
-      } as never,
-      buildOperationContext({ schema, operationDocument: document, operationName: operation.name?.value }),
+      requestContext as unknown as Parameters<typeof executeQueryPlan>[2],
+      planned.operationContext,
       supergraphSchema,
       apiSchema,
     );
