@@ -3,8 +3,8 @@
 // It serves the same supergraph from the same subgraphs as our gateway, through the same HTTP adapter
 // (tenancy/http.ts: body reading, header map, response writing), so that the only difference between
 // the two is what our gateway does per request: user-token verification (cached), tenant resolution
-// (L1/L2 cache), request scope, admission (pricing, concurrency slot, token bucket), per-request
-// context signing, metrics and the usage event.
+// (L1/L2 cache), request scope, admission (pricing, concurrency slot, token bucket), context tokens
+// (since 2026-11-23 our gateway also reuses a principal's token, for 30 s), metrics and the usage event.
 //
 // Our subgraphs refuse any request without a gateway-signed context (DESIGN.md invariant 1), so the
 // baseline's data source sends a context token signed ONCE per subgraph audience, as a static header,

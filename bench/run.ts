@@ -8,8 +8,9 @@
 //    @apollo/gateway with no tenancy (bench/baseline.ts), pointed at the SAME subgraph URLs, sending a
 //    context token signed once as a static header. The difference between the two is our per-request
 //    layer: token verification (cached), tenant resolution (L1/L2 cache), request scope, admission
-//    (pricing, concurrency slot, token bucket, refund), context signing per request, metrics and the
-//    usage event. The bench tenant's plan limits are lifted in the scratch database so that admission
+//    (pricing, concurrency slot, token bucket, refund), context tokens (signed per principal and
+//    subgraph, reused for half their lifetime: one signature per 30 s here, like the baseline's),
+//    metrics and the usage event. The bench tenant's plan limits are lifted in the scratch database so that admission
 //    runs its whole path but never rejects (a 429 is cheaper than an answer and would flatter us).
 //  - Usage aggregation (the usage service's stream consumer, which writes PostgreSQL) is off, as with
 //    USAGE_CONSUMER=false: it is background work of another service, not part of a request, and in one

@@ -60,6 +60,9 @@ export interface TenantContext {
   streamUntil?: number;
 }
 
+/** A request id a client (or the gateway, to a subgraph) may choose: short, no spaces or quotes. */
+export const REQUEST_ID = /^[\w.:-]{1,100}$/;
+
 /** Per-request log fields; every log line of a request carries them (see logger.ts). */
 export interface RequestScope {
   requestId: string;

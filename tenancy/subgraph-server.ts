@@ -8,7 +8,7 @@ import { applyMiddleware } from 'graphql-middleware';
 import type { DocumentNode } from 'graphql';
 import { CONTEXT_HEADER, createContextVerifier, createLinkVerifier } from './context-token';
 import { attachSubgraphSubscriptions } from './subgraph-subscriptions';
-import { runInRequestScope, runWithTenant, type TenantContext } from './context';
+import { REQUEST_ID, runInRequestScope, runWithTenant, type TenantContext } from './context';
 import type { Database, Queryable } from './db';
 import { maskFormattedError } from './errors';
 import { executeGraphQL, sendGraphQLError, sendJson, serve } from './http';
@@ -158,6 +158,10 @@ export async function createSubgraphServer<Loaders>(options: SubgraphServerOptio
       logger.warn({ requestId, path: url.pathname }, 'request without a valid gateway context');
       return sendGraphQLError(res, error as GraphQLError);
     }
+    // The gateway reuses a context token across requests of one principal (its jti is the token's own
+    // id) and sends each request's id beside it.
+    const given = req.headers['x-request-id'];
+    if (typeof given === 'string' && REQUEST_ID.test(given)) tenant = { ...tenant, requestId: given };
     await runInRequestScope({ requestId: tenant.requestId, service: name, tenant: tenant.tenantSlug }, () =>
       runWithTenant(tenant, () => executeGraphQL(apollo, req, res, url, async () => contextFor(tenant))),
     );

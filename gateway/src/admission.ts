@@ -3,13 +3,15 @@ import type {
   ApolloServerPlugin,
   GraphQLRequestContextWillSendResponse,
 } from '@apollo/server';
-import { ErrorCode, requestError } from '../../tenancy/errors';
+import { ErrorCode, httpStatusOf, requestError } from '../../tenancy/errors';
 import type { Logger } from '../../tenancy/logger';
 import type { PlanLimits, TenantContext } from '../../tenancy/context';
-import { tenantKey, type BucketPolicy, type BucketState, type MonthlyCounter } from '../../tenancy/store';
+import { tenantKey, type BucketPolicy, type BucketState, type MonthlyCounter, type SlotClaim } from '../../tenancy/store';
 import { AdmissionUnavailableError, type AdmissionStore } from './resilient-admission';
-import { Kind, type GraphQLError } from 'graphql';
+import { getOperationAST, Kind, type DocumentNode, type GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { MUTATION_BASE_COST, type CostModel } from './cost';
+import { createLocalRefusals, type LocalRefusals } from './local-refusals';
 import type { GatewayContext } from './subgraph-fetch';
 
 /**
@@ -27,12 +29,16 @@ export interface AdmissionOptions {
   /** A crashed gateway's concurrency slots free themselves after this. @default 60_000 ms */
   slotLeaseMs?: number;
   /** Called once per finished operation with what it cost (usage metering, metrics). */
-  onFinished?: (context: GatewayContext, outcome: Outcome) => void;
+  onFinished?: (context: Pick<GatewayContext, 'tenant'>, outcome: Outcome) => void;
   /**
    * The tenant's spend this month as PostgreSQL has it, to seed the store's counter when it has none
    * (new month, or Redis lost it). Without it the counter starts at zero.
    */
   monthToDate?: (tenantId: string) => Promise<number>;
+  /** Share one admitter (and what it knows of buckets) with the subscription engine. @default a fresh one */
+  admitter?: Admitter;
+  /** Room for documents remembered for early refusals, in characters of their text. @default 1 MiB */
+  knownDocumentChars?: number;
 }
 
 /** A quota event, published on QUOTA_EVENTS_CHANNEL (JSON) for dashboards and alerting. */
@@ -47,19 +53,28 @@ export interface QuotaEvent {
 }
 export const QUOTA_EVENTS_CHANNEL = 'quota-events';
 
+/** The last month computed: every request asks, and the answer changes twelve times a year (toISOString costs µs). */
+let lastMonth: { id: string; startsAt: number; endsAt: Date } | undefined;
+
 /** The calendar month (UTC) as YYYY-MM, and when it ends. */
 export function monthOf(now = new Date()): { id: string; endsAt: Date } {
+  const time = now.getTime();
+  if (lastMonth && time >= lastMonth.startsAt && time < lastMonth.endsAt.getTime()) return lastMonth;
   const id = now.toISOString().slice(0, 7);
-  return { id, endsAt: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)) };
+  const month = { id, startsAt: Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1), endsAt: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)) };
+  lastMonth = month;
+  return month;
 }
+
+/** Most a tenant may spend in a month: its budget plus the plan's grace margin. */
+const hardLimitOf = (limits: PlanLimits): number => Math.floor(limits.monthlyBudget * (1 + limits.gracePercent / 100));
 
 /** The month's counter for a tenant: hard limit is the budget plus the plan's grace margin. */
 export function monthlyCounter(tenant: TenantContext, limits: PlanLimits, now = new Date()): MonthlyCounter & { month: string; endsAt: Date } {
   const { id, endsAt } = monthOf(now);
-  const { gracePercent } = limits;
   return {
     key: tenantKey(tenant.tenantSlug, `month:${id}`),
-    hardLimit: Math.floor(limits.monthlyBudget * (1 + gracePercent / 100)),
+    hardLimit: hardLimitOf(limits),
     // Kept a few days past the month's end: late refunds of the month's last operations still land.
     ttlSeconds: Math.ceil((endsAt.getTime() - now.getTime()) / 1000) + 3 * 86_400,
     month: id,
@@ -105,38 +120,68 @@ export function rateLimitHeaders(policy: BucketPolicy, available: number): Recor
 const refusedBuckets = new WeakMap<GraphQLError, BucketState>();
 const refusal = (error: GraphQLError, bucket: BucketState): GraphQLError => (refusedBuckets.set(error, bucket), error);
 
+/** What a bucket refusal says: message and extensions (code and HTTP status added by requestError). */
+function bucketRefusalOf(requested: number, bucket: BucketState) {
+  return {
+    message: `Rate limited: this operation costs ${requested}, ${Math.floor(bucket.available)} available`,
+    extensions: { retryAfter: Math.max(1, Math.ceil(bucket.retryAfterMs / 1000)), reason: 'BUCKET' },
+  };
+}
+
+function bucketRefusal(requested: number, bucket: BucketState): GraphQLError {
+  const { message, extensions } = bucketRefusalOf(requested, bucket);
+  return refusal(requestError(ErrorCode.RATE_LIMITED, message, extensions), bucket);
+}
+
 /** What admission decided for one operation that it let through. */
 export interface Admitted {
   bucket: BucketState;
   monthUsed?: number;
 }
 
+export type AdmitterOptions = Pick<AdmissionOptions, 'store' | 'logger' | 'monthToDate' | 'slotLeaseMs'> & {
+  /** What this gateway knows of tenants' buckets, to refuse locally while one is short (local-refusals.ts). @default a fresh one */
+  localRefusals?: LocalRefusals;
+};
+
 /**
  * The admission steps shared by HTTP operations (the plugin below) and subscriptions
- * (subscriptions.ts): per-operation maximum, a concurrency slot, then the bucket and the month's
- * counter in one atomic step. A refusal is thrown as the GraphQL error the client sees; its
- * extensions.retryAfter is what the Retry-After header says.
+ * (subscriptions.ts): per-operation maximum, then one atomic step of the store for a concurrency slot,
+ * the month's counter and the bucket (one round trip to Redis, admitted or refused). A refusal is
+ * thrown as the GraphQL error the client sees; its extensions.retryAfter is what the Retry-After
+ * header says. While a tenant's bucket is known to be short of an operation's cost, the refusal is
+ * given without asking the store (local-refusals.ts: it only ever refuses, so N gateways still admit
+ * no more than the shared bucket allows).
  */
-export function createAdmitter(options: Pick<AdmissionOptions, 'store' | 'logger' | 'monthToDate' | 'slotLeaseMs'>) {
-  const { store, logger, monthToDate, slotLeaseMs = 60_000 } = options;
+export function createAdmitter(options: AdmitterOptions) {
+  const { store, logger, monthToDate, slotLeaseMs = 60_000, localRefusals = createLocalRefusals() } = options;
 
   function announce(event: QuotaEvent) {
     logger.warn({ audit: event.type, used: event.used, limit: event.limit, month: event.month }, 'tenant quota event');
     store.publish(QUOTA_EVENTS_CHANNEL, JSON.stringify(event)).catch(() => {});
   }
 
-  async function take(tenant: TenantContext, policy: BucketPolicy, month: ReturnType<typeof monthlyCounter>, cost: number) {
-    let state = await store.takeTokens(bucketKey(tenant.tenantSlug), cost, policy, month);
-    if (state.monthUnknown) {
-      const used = monthToDate ? await monthToDate(tenant.tenantId) : 0;
-      await store.seedCounter(month.key, used, month.ttlSeconds);
-      state = await store.takeTokens(bucketKey(tenant.tenantSlug), cost, policy, month);
-    }
-    return state;
+  const policyOf = (limits: PlanLimits): BucketPolicy => ({ capacity: limits.bucketCapacity, restoreRate: limits.restoreRate });
+  const slotOf = (tenant: TenantContext, limits: PlanLimits, slotId: string): SlotClaim => ({
+    key: concurrencyKey(tenant.tenantSlug),
+    id: slotId,
+    limit: limits.maxConcurrency,
+    leaseMs: slotLeaseMs,
+  });
+
+  /**
+   * The bucket as the store would refuse it now, when this gateway already knows it is short of
+   * `requested` (no store call); undefined when only the store can tell.
+   */
+  function shortage(tenant: TenantContext, limits: PlanLimits, requested: number): BucketState | undefined {
+    const known = localRefusals.check(bucketKey(tenant.tenantSlug), policyOf(limits), requested, hardLimitOf(limits));
+    if (!known) return undefined;
+    const { available, retryAfterMs, monthUsed } = known;
+    return { allowed: false, refusal: 'bucket', available, retryAfterMs, ...(monthUsed !== undefined ? { monthUsed } : {}) };
   }
 
   async function admit(tenant: TenantContext, limits: PlanLimits, requested: number, slotId: string): Promise<Admitted> {
-    const policy: BucketPolicy = { capacity: limits.bucketCapacity, restoreRate: limits.restoreRate };
+    const policy = policyOf(limits);
     const month = monthlyCounter(tenant, limits);
     if (requested > limits.maxOperationCost) {
       throw requestError(
@@ -145,47 +190,48 @@ export function createAdmitter(options: Pick<AdmissionOptions, 'store' | 'logger
         { maximumQueryCost: limits.maxOperationCost },
       );
     }
-    if (!(await store.acquireSlot(concurrencyKey(tenant.tenantSlug), slotId, limits.maxConcurrency, slotLeaseMs))) {
-      throw requestError(ErrorCode.RATE_LIMITED, `Too many operations in flight (the ${tenant.plan} plan allows ${limits.maxConcurrency})`, {
-        retryAfter: 1,
-        reason: 'CONCURRENCY',
-      });
+    const short = shortage(tenant, limits, requested);
+    if (short) throw bucketRefusal(requested, short);
+    const key = bucketKey(tenant.tenantSlug);
+    const slot = slotOf(tenant, limits, slotId);
+    let state = await store.admit(key, requested, policy, slot, month);
+    if (state.monthUnknown) {
+      const used = monthToDate ? await monthToDate(tenant.tenantId) : 0;
+      await store.seedCounter(month.key, used, month.ttlSeconds);
+      state = await store.admit(key, requested, policy, slot, month);
     }
-    let bucket: BucketState;
-    try {
-      bucket = await take(tenant, policy, month, requested);
-    } catch (error) {
-      await release(tenant, slotId);
-      throw error;
+    if (!state.monthUnknown) localRefusals.observe(key, policy, state);
+    // The response reports the bucket as the refusal saw it (refusedBuckets), with no further store call.
+    const bucket: BucketState = { ...state, refusal: state.refusal === 'concurrency' ? undefined : state.refusal };
+    if (state.refusal === 'concurrency') {
+      // Not the month's use: a refusal before the month's counter was read carries no warning.
+      const { monthUsed: _unread, ...unread } = bucket;
+      throw refusal(
+        requestError(ErrorCode.RATE_LIMITED, `Too many operations in flight (the ${tenant.plan} plan allows ${limits.maxConcurrency})`, {
+          retryAfter: 1,
+          reason: 'CONCURRENCY',
+        }),
+        unread,
+      );
     }
-    if (bucket.refusal === 'quota' || !bucket.allowed) await release(tenant, slotId);
-    if (bucket.refusal === 'quota') {
+    if (state.refusal === 'quota') {
       const retryAfter = Math.max(1, Math.ceil((month.endsAt.getTime() - Date.now()) / 1000));
       if (await store.setIfAbsent(tenantKey(tenant.tenantSlug, `hard:${month.month}`), '1', month.ttlSeconds)) {
-        announce({ type: 'hard_limit_reached', tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug, used: bucket.monthUsed ?? 0, limit: limits.monthlyBudget, month: month.month, at: new Date().toISOString() });
+        announce({ type: 'hard_limit_reached', tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug, used: state.monthUsed ?? 0, limit: limits.monthlyBudget, month: month.month, at: new Date().toISOString() });
       }
       throw refusal(
         requestError(ErrorCode.QUOTA_EXCEEDED, `The monthly budget of ${limits.monthlyBudget} is spent; it resets at ${month.endsAt.toISOString()}`, {
           retryAfter,
-          used: bucket.monthUsed,
+          used: state.monthUsed,
           limit: limits.monthlyBudget,
           resetsAt: month.endsAt.toISOString(),
         }),
         bucket,
       );
     }
-    if (!bucket.allowed) {
-      const retryAfter = Math.max(1, Math.ceil(bucket.retryAfterMs / 1000));
-      throw refusal(
-        requestError(ErrorCode.RATE_LIMITED, `Rate limited: this operation costs ${requested}, ${Math.floor(bucket.available)} available`, {
-          retryAfter,
-          reason: 'BUCKET',
-        }),
-        bucket,
-      );
-    }
+    if (!state.allowed) throw bucketRefusal(requested, bucket);
     const softLimit = Math.floor((limits.monthlyBudget * limits.softLimitPercent) / 100);
-    const monthUsed = bucket.monthUsed;
+    const monthUsed = state.monthUsed;
     if (monthUsed !== undefined && monthUsed >= softLimit && monthUsed - requested < softLimit) {
       // Crossed just now; the flag makes it one event per tenant per month across all gateways.
       if (await store.setIfAbsent(tenantKey(tenant.tenantSlug, `soft:${month.month}`), '1', month.ttlSeconds)) {
@@ -199,29 +245,135 @@ export function createAdmitter(options: Pick<AdmissionOptions, 'store' | 'logger
     return store.releaseSlot(concurrencyKey(tenant.tenantSlug), slotId).catch(() => {});
   }
 
+  /**
+   * Ends an admitted operation: frees its slot and gives back what it did not cost, in one store call.
+   * Returns the bucket after the refund (undefined when there was nothing to give back).
+   */
+  async function finish(tenant: TenantContext, limits: PlanLimits, slotId: string, refund: number): Promise<BucketState | undefined> {
+    if (refund <= 0) {
+      // Not awaited: the response needs nothing from it. The release is already on its way (the memory
+      // store runs it synchronously, ioredis writes it now), so anything this gateway asks the store
+      // next, such as the same client's next operation, is ordered after it.
+      void release(tenant, slotId);
+      return undefined;
+    }
+    const key = bucketKey(tenant.tenantSlug);
+    const policy = policyOf(limits);
+    const state = await store.settle(key, refund, policy, { key: concurrencyKey(tenant.tenantSlug), id: slotId }, monthlyCounter(tenant, limits));
+    localRefusals.observe(key, policy, state);
+    return state;
+  }
+
   /** Extends a held slot's lease (a subscription holds its slot for as long as it streams). */
   function renew(tenant: TenantContext, limits: PlanLimits, slotId: string): Promise<boolean> {
     return store.acquireSlot(concurrencyKey(tenant.tenantSlug), slotId, limits.maxConcurrency, slotLeaseMs);
   }
 
-  return { admit, release, renew, slotLeaseMs };
+  /** Whether this gateway knows anything of the tenant's bucket that could refuse locally (one map lookup). */
+  const mayRefuseLocally = (tenant: TenantContext): boolean => localRefusals.knows(bucketKey(tenant.tenantSlug));
+
+  return { admit, release, renew, finish, shortage, mayRefuseLocally, slotLeaseMs };
 }
 export type Admitter = ReturnType<typeof createAdmitter>;
 
-export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<GatewayContext> {
-  const { store, costModel, logger, onFinished } = options;
-  const admitter = createAdmitter(options);
-  return {
+/** The parts of a response that admission writes: extensions.cost (and warnings), RateLimit headers. */
+function costParts(limits: PlanLimits, requested: number, actual: number, state: BucketState, monthUsed: number | undefined) {
+  const available = state.available;
+  const applied = state.applied ?? { capacity: limits.bucketCapacity, restoreRate: limits.restoreRate };
+  const cost: CostExtension = {
+    requestedQueryCost: requested,
+    actualQueryCost: actual,
+    throttleStatus: { maximumAvailable: applied.capacity, currentlyAvailable: Math.floor(available), restoreRate: applied.restoreRate },
+  };
+  const softLimit = Math.floor((limits.monthlyBudget * limits.softLimitPercent) / 100);
+  const warnings =
+    monthUsed !== undefined && monthUsed >= softLimit
+      ? [
+          {
+            code: 'QUOTA_SOFT_LIMIT',
+            message: `${Math.floor((monthUsed / limits.monthlyBudget) * 100)}% of the monthly budget is spent`,
+            used: monthUsed,
+            limit: limits.monthlyBudget,
+          },
+        ]
+      : undefined;
+  return { cost, warnings, headers: rateLimitHeaders(applied, available) };
+}
+
+/** An operation answered before Apollo Server's request pipeline: its status, headers and (unserialised) result. */
+export interface EarlyAnswer {
+  status: number;
+  /** In the order the Apollo Server path writes them; content-type is the endpoint's. */
+  headers: Array<[string, string]>;
+  result: { errors: GraphQLFormattedError[]; extensions: Record<string, unknown> };
+}
+
+/** An operation as a POST body names it, for the early refusal. */
+export interface OperationParams {
+  query: string;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+}
+
+/**
+ * Admission for HTTP operations: the Apollo Server plugin, and the early refusal that answers an
+ * operation from a tenant whose bucket is known to be short before Apollo Server parses, validates
+ * or plans anything (issue 3: a flood's 429s should cost next to nothing). The early refusal only
+ * applies to a document that the plugin has seen validated and refused for the bucket before, so it
+ * gives exactly the answer the plugin would: same status, headers and body.
+ */
+export function createAdmission(options: AdmissionOptions) {
+  const { costModel, logger, onFinished, knownDocumentChars = 1024 * 1024 } = options;
+  const admitter = options.admitter ?? createAdmitter(options);
+  /** Documents that passed validation and were refused for the bucket, by their text. */
+  const knownDocuments = new LRUCache<string, DocumentNode>({ maxSize: knownDocumentChars, sizeCalculation: (_value, key) => Math.max(1, key.length) });
+
+  /**
+   * The 429 the plugin would give this operation, when the tenant's bucket is known to be short of its
+   * cost and its document is known valid; undefined when Apollo Server must handle it (anything else,
+   * including every operation of a tenant with nothing known). Reports it like the plugin (metrics, usage).
+   */
+  function refuseEarly(context: Pick<GatewayContext, 'tenant' | 'limits' | 'startedAt'>, params: OperationParams): EarlyAnswer | undefined {
+    const { tenant, limits } = context;
+    if (!admitter.mayRefuseLocally(tenant)) return undefined;
+    const document = knownDocuments.get(params.query);
+    if (!document) return undefined;
+    const operation = getOperationAST(document, params.operationName);
+    if (!operation || operation.operation === 'subscription') return undefined;
+    let requested: number;
+    try {
+      requested = costModel.requested(document, params.operationName, params.variables ?? {});
+    } catch {
+      return undefined;
+    }
+    if (requested > limits.maxOperationCost) return undefined;
+    const bucket = admitter.shortage(tenant, limits, requested);
+    if (!bucket) return undefined;
+    const { cost, warnings, headers } = costParts(limits, requested, 0, bucket, bucket.monthUsed);
+    // The error as Apollo Server formats the plugin's (requestError's extensions without `http`);
+    // no GraphQLError is built: its stack trace alone would cost more than the rest of this answer.
+    const { message, extensions } = bucketRefusalOf(requested, bucket);
+    onFinished?.(context, {
+      operationName: operation.name?.value || params.operationName || null,
+      requestedCost: requested,
+      actualCost: 0,
+      status: ErrorCode.RATE_LIMITED,
+      latencyMs: performance.now() - context.startedAt,
+    });
+    return {
+      status: httpStatusOf[ErrorCode.RATE_LIMITED],
+      headers: [['retry-after', String(extensions.retryAfter)], ['cache-control', 'no-store'], ...Object.entries(headers)],
+      result: { errors: [{ message, extensions: { ...extensions, code: ErrorCode.RATE_LIMITED } }], extensions: { cost, ...(warnings ? { warnings } : {}) } },
+    };
+  }
+
+  const plugin: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart({ contextValue }) {
       const { tenant, limits } = contextValue;
-      const policy: BucketPolicy = { capacity: limits.bucketCapacity, restoreRate: limits.restoreRate };
-      const month = monthlyCounter(tenant, limits);
-      const softLimit = Math.floor((limits.monthlyBudget * limits.softLimitPercent) / 100);
       // Not the request id: clients may choose that one, and equal ids would share one slot.
       const slotId = randomUUID();
       let requested = 0;
       let admitted = false;
-      let slotHeld = false;
       let bucket: BucketState | undefined;
       let monthUsed: number | undefined;
 
@@ -233,7 +385,6 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
           requested = costModel.requested(requestContext.document, requestContext.operationName, requestContext.request.variables ?? {});
           try {
             ({ bucket, monthUsed } = await admitter.admit(tenant, limits, requested, slotId));
-            slotHeld = true;
             admitted = true;
           } catch (error) {
             if (error instanceof AdmissionUnavailableError) {
@@ -243,7 +394,10 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
             }
             bucket = refusedBuckets.get(error as GraphQLError);
             monthUsed = bucket?.monthUsed;
-            const retryAfter = (error as GraphQLError).extensions?.retryAfter;
+            const extensions = (error as GraphQLError).extensions;
+            // A valid document refused for the bucket: its next repetitions may be refused early.
+            if (extensions?.reason === 'BUCKET' && requestContext.source) knownDocuments.set(requestContext.source, requestContext.document);
+            const retryAfter = extensions?.retryAfter;
             if (typeof retryAfter === 'number') requestContext.response.http.headers.set('retry-after', String(retryAfter));
             throw error;
           }
@@ -259,11 +413,9 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
       };
 
       async function settle({ response, document, operationName, request, errors, operation }: SettleContext) {
-        if (slotHeld) await admitter.release(tenant, slotId);
-        if (response.body.kind !== 'single') return;
-        const result = response.body.singleResult;
         let actual = 0;
-        if (admitted && document) {
+        const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
+        if (admitted && document && result) {
           try {
             actual = costModel.actual(document, operationName, request.variables ?? {}, result.data ?? null);
             if (operation?.operation === 'mutation') {
@@ -276,33 +428,21 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
             logger.warn({ err: error }, 'actual cost could not be computed; charging the requested cost');
             actual = requested;
           }
-          if (actual < requested) {
-            bucket = await store.refundTokens(bucketKey(tenant.tenantSlug), requested - actual, policy, month);
-            // The month's counter expired in between: the bucket still gets its refund.
-            if (bucket.monthUnknown) bucket = await store.refundTokens(bucketKey(tenant.tenantSlug), requested - actual, policy);
-            monthUsed = bucket.monthUsed ?? monthUsed;
+        }
+        if (admitted) {
+          // One store call frees the slot and refunds what the operation did not cost.
+          const refunded = await admitter.finish(tenant, limits, slotId, result ? requested - actual : 0);
+          if (refunded) {
+            bucket = refunded;
+            monthUsed = refunded.monthUsed ?? monthUsed;
           }
         }
-        const state = bucket ?? (await store.peekTokens(bucketKey(tenant.tenantSlug), policy));
-        const available = state.available;
-        const applied = state.applied ?? policy;
-        const cost: CostExtension = {
-          requestedQueryCost: requested,
-          actualQueryCost: admitted ? Math.min(actual, requested) : 0,
-          throttleStatus: { maximumAvailable: applied.capacity, currentlyAvailable: Math.floor(available), restoreRate: applied.restoreRate },
-        };
+        if (!result) return;
+        const state = bucket ?? (await options.store.peekTokens(bucketKey(tenant.tenantSlug), { capacity: limits.bucketCapacity, restoreRate: limits.restoreRate }));
+        const { cost, warnings, headers } = costParts(limits, requested, admitted ? Math.min(actual, requested) : 0, state, monthUsed);
         result.extensions = { ...result.extensions, cost };
-        if (monthUsed !== undefined && monthUsed >= softLimit) {
-          result.extensions.warnings = [
-            {
-              code: 'QUOTA_SOFT_LIMIT',
-              message: `${Math.floor((monthUsed / limits.monthlyBudget) * 100)}% of the monthly budget is spent`,
-              used: monthUsed,
-              limit: limits.monthlyBudget,
-            },
-          ];
-        }
-        for (const [name, value] of Object.entries(rateLimitHeaders(applied, available))) response.http.headers.set(name, value);
+        if (warnings) result.extensions.warnings = warnings;
+        for (const [name, value] of Object.entries(headers)) response.http.headers.set(name, value);
         const code = errors?.[0]?.extensions?.code ?? result.errors?.[0]?.extensions?.code;
         onFinished?.(contextValue, {
           operationName: operationName ?? request.operationName ?? null,
@@ -314,6 +454,13 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
       }
     },
   };
+
+  return { plugin, admitter, refuseEarly };
+}
+export type Admission = ReturnType<typeof createAdmission>;
+
+export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<GatewayContext> {
+  return createAdmission(options).plugin;
 }
 
 type SettleContext = GraphQLRequestContextWillSendResponse<GatewayContext>;

@@ -5,6 +5,7 @@ import type { PersistedOperationsPolicy } from '../../tenancy/context';
 import { ErrorCode, errorBody, requestError } from '../../tenancy/errors';
 import { BodyError, headerMapOf, parseBody, readBody, sendBodyError, writeApolloResponse } from '../../tenancy/http';
 import type { Logger } from '../../tenancy/logger';
+import type { EarlyAnswer, OperationParams } from './admission';
 import type { DocumentGuard } from './edge-limits';
 import { responseContentType } from './http-status';
 import type { DocumentParams, PersistedOperations, ResolvedDocument } from './persisted-operations';
@@ -36,12 +37,59 @@ export interface EndpointRequest {
   context: () => Promise<GatewayContext>;
   /** Called for every operation refused here, before Apollo Server (metrics). */
   onRefused?: (code: string, operationName: string | null) => void;
+  /**
+   * The answer to an operation whose refusal admission already knows (admission.ts `refuseEarly`),
+   * given without Apollo Server; undefined lets it go on.
+   */
+  refuseEarly?: (params: OperationParams) => EarlyAnswer | undefined;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isAbsentOr = (value: unknown, check: (v: unknown) => boolean) => value === undefined || value === null || check(value);
+
+/**
+ * The operation of a POST body that Apollo Server would take as it is and run through its request
+ * pipeline: a JSON content type (no CSRF refusal), a non-empty query, well-formed operationName,
+ * variables and extensions, and no persisted-query extension (Apollo Server's own are off). Anything
+ * else is left to Apollo Server, which answers it as it always has.
+ */
+function plainOperation(body: Record<string, unknown>, contentType: string | undefined): OperationParams | undefined {
+  if (contentType?.split(';', 1)[0]!.trim().toLowerCase() !== 'application/json') return undefined;
+  const { query, operationName, variables, extensions } = body;
+  if (typeof query !== 'string' || query === '') return undefined;
+  if (!isAbsentOr(operationName, (v) => typeof v === 'string')) return undefined;
+  if (!isAbsentOr(variables, isRecord) || !isAbsentOr(extensions, isRecord)) return undefined;
+  if (isRecord(extensions) && 'persistedQuery' in extensions) return undefined;
+  return { query, operationName: operationName as string | null | undefined, variables: variables as Record<string, unknown> | null | undefined };
+}
+
+/** Most Accept values whose content type is remembered; past it the memory starts again. */
+const MAX_ACCEPT_VALUES = 64;
 
 export function createGraphQLEndpoint(options: GraphQLEndpointOptions) {
   const { apollo, guard, persisted, logger } = options;
+  /**
+   * The content type Apollo Server chose for a complete answer, by Accept header value. An early
+   * answer needs it to be byte-identical, and Apollo Server's negotiation (which may also refuse
+   * with 406) is its own: so an Accept value it has not answered yet is never answered early.
+   */
+  const contentTypes = new Map<string, string>();
+  function learnContentType(accept: string | undefined, response: HTTPGraphQLResponse) {
+    const status = response.status ?? 200;
+    // Only statuses that come out of its whole pipeline, after the negotiation; errors before it fall back to JSON.
+    if ((status !== 200 && status !== 429) || response.body.kind !== 'complete') return;
+    const contentType = response.headers.get('content-type');
+    if (!contentType || contentTypes.get(accept ?? '') === contentType) return;
+    if (contentTypes.size >= MAX_ACCEPT_VALUES) contentTypes.clear();
+    contentTypes.set(accept ?? '', contentType);
+  }
+
+  function earlyAnswer(answer: EarlyAnswer, contentType: string): HTTPGraphQLResponse {
+    const headers = new HeaderMap(answer.headers);
+    headers.set('content-type', contentType);
+    // As Apollo Server writes a result: JSON and a newline.
+    return { status: answer.status, headers, body: { kind: 'complete', string: `${JSON.stringify(answer.result)}\n` } };
+  }
 
   /** The persisted operation, the policy, then the document's limits; throws the refusal. */
   function resolveDocument(params: DocumentParams, policy: PersistedOperationsPolicy | undefined): ResolvedDocument {
@@ -116,7 +164,15 @@ export function createGraphQLEndpoint(options: GraphQLEndpointOptions) {
       request.onRefused?.(code, operationName);
       return refusal(error, headers);
     }
-    return apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method, headers, search, body }, context: request.context });
+    if (request.refuseEarly && method === 'POST' && isRecord(body)) {
+      const contentType = contentTypes.get(headers.get('accept') ?? '');
+      const params = contentType && plainOperation(body, headers.get('content-type'));
+      const early = params && request.refuseEarly(params);
+      if (early) return earlyAnswer(early, contentType!);
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: { method, headers, search, body }, context: request.context });
+    learnContentType(headers.get('accept'), response);
+    return response;
   }
 
   async function runBatch(headers: HeaderMap, search: string, operations: unknown[], request: EndpointRequest): Promise<HTTPGraphQLResponse> {

@@ -5,7 +5,7 @@ import { createMemoryStore, type BucketPolicy, type KeyValueStore, type MonthlyC
 /** The part of the store that admission uses. */
 export type AdmissionStore = Pick<
   KeyValueStore,
-  'takeTokens' | 'refundTokens' | 'peekTokens' | 'acquireSlot' | 'releaseSlot' | 'seedCounter' | 'setIfAbsent' | 'publish'
+  'takeTokens' | 'refundTokens' | 'peekTokens' | 'acquireSlot' | 'releaseSlot' | 'admit' | 'settle' | 'seedCounter' | 'setIfAbsent' | 'publish'
 >;
 
 export type AdmissionMode = { kind: 'shared' } | { kind: 'local'; since: number; failures: number };
@@ -46,6 +46,8 @@ export function createResilientAdmission(options: ResilientAdmissionOptions) {
     capacity: Math.max(1, policy.capacity * localShare),
     restoreRate: Math.max(0.001, policy.restoreRate * localShare),
   });
+
+  const scaledLimit = (limit: number): number => Math.max(1, Math.ceil(limit * localShare));
 
   function setMode(next: AdmissionMode) {
     mode = next;
@@ -118,11 +120,30 @@ export function createResilientAdmission(options: ResilientAdmissionOptions) {
         async () => ({ ...(await local.peekTokens(key, scaled(policy))), applied: scaled(policy) }),
       ),
     acquireSlot: (key, id, limit, leaseMs) =>
-      call(() => primary.acquireSlot(key, id, limit, leaseMs), () => local.acquireSlot(key, id, Math.max(1, Math.ceil(limit * localShare)), leaseMs)),
+      call(() => primary.acquireSlot(key, id, limit, leaseMs), () => local.acquireSlot(key, id, scaledLimit(limit), leaseMs)),
     releaseSlot: async (key, id) => {
       // Released on both: a slot may have been taken before the switch.
       await Promise.allSettled([primary.releaseSlot(key, id), local.releaseSlot(key, id)]);
     },
+    admit: (key, cost, policy, slot, month) =>
+      call(
+        () => primary.admit(key, cost, policy, slot, month),
+        async () => {
+          const state = await local.admit(key, cost, scaled(policy), { ...slot, limit: scaledLimit(slot.limit) }, month);
+          if (month && state.allowed && cost > 0) remember(month, cost);
+          return { ...state, applied: scaled(policy) };
+        },
+      ),
+    settle: (key, amount, policy, slot, month) =>
+      call(
+        () => primary.settle(key, amount, policy, slot, month),
+        async () => {
+          // As releaseSlot: the slot may have been taken on the shared store before the switch.
+          void primary.releaseSlot(slot.key, slot.id).catch(() => {});
+          if (month) remember(month, -amount);
+          return { ...(await local.settle(key, amount, scaled(policy), slot, month)), applied: scaled(policy) };
+        },
+      ),
     seedCounter: (key, value, ttl) => call(() => primary.seedCounter(key, value, ttl), () => local.seedCounter(key, value, ttl)),
     setIfAbsent: (key, value, ttl) => call(() => primary.setIfAbsent(key, value, ttl), () => local.setIfAbsent(key, value, ttl)),
     publish: (channel, message) => call(() => primary.publish(channel, message), () => local.publish(channel, message)),

@@ -6,8 +6,8 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloGateway } from '@apollo/gateway';
 import type { CryptoKey, JWK } from 'jose';
 import { GraphQLError, type ExecutionResult } from 'graphql';
-import { runInRequestScope, currentRequestScope, type PersistedOperationsPolicy, type PlanLimits, type TenantContext, type TenantRecord } from '../../tenancy/context';
-import { createContextSigner } from '../../tenancy/context-token';
+import { runInRequestScope, currentRequestScope, REQUEST_ID, type PersistedOperationsPolicy, type PlanLimits, type TenantContext, type TenantRecord } from '../../tenancy/context';
+import { createContextSigner, createContextTokenCache } from '../../tenancy/context-token';
 import type { Database } from '../../tenancy/db';
 import { ErrorCode, ensureGraphQLError, maskFormattedError, requestError } from '../../tenancy/errors';
 import { BodyError, parseBody, readBody, sendBodyError, sendGraphQLError, sendJson, serve } from '../../tenancy/http';
@@ -21,10 +21,10 @@ import { createAuthenticator } from './auth';
 import { createCostModel } from './cost';
 import { createDashboard } from './dashboard';
 import { createDocumentGuard, useNoSuggestions, type EdgeLimitOptions } from './edge-limits';
-import { createGraphQLEndpoint } from './graphql-endpoint';
+import { createGraphQLEndpoint, type EndpointRequest } from './graphql-endpoint';
 import { useGraphQLOverHttpStatus } from './http-status';
 import { createPersistedOperations, type PersistedOperationsOptions } from './persisted-operations';
-import { createAdmitter, useAdmission } from './admission';
+import { createAdmission, createAdmitter } from './admission';
 import { createHttpSubscriptions, streamProtocolOf, subscriptionDocumentOf, type StreamRequest } from './http-subscriptions';
 import { createSubscriptionEngine } from './subscriptions';
 import { attachGatewayWebSocket, type Credentials, type Session } from './websocket';
@@ -73,7 +73,6 @@ export interface GatewayOptions {
   maxSubscriptionsPerConnection?: number;
 }
 
-const REQUEST_ID = /^[\w.:-]{1,100}$/;
 
 interface RegistryRow {
   id: string;
@@ -120,11 +119,15 @@ export async function createGateway(options: GatewayOptions) {
   // Bundles the /dashboard page in the background (esbuild, once per process); requests wait for it.
   const dashboard = createDashboard({ logger });
   const authenticator = createAuthenticator(options.auth);
+  const contextTokenTtlSeconds = options.contextTokenTtlSeconds ?? 60;
   const sign = createContextSigner({
     privateKey: options.contextPrivateKey,
     kid: options.contextKid,
-    ttlSeconds: options.contextTokenTtlSeconds,
+    ttlSeconds: contextTokenTtlSeconds,
   });
+  // Queries and mutations reuse a principal's token for half its lifetime; subscriptions sign their own
+  // (each carries its stream's end).
+  const contextTokens = createContextTokenCache(sign, { reuseMs: (contextTokenTtlSeconds * 1000) / 2 });
 
   const tenants = createTenantResolver({
     store,
@@ -179,8 +182,11 @@ export async function createGateway(options: GatewayOptions) {
     },
   });
   degraded.set(0);
-  const admission = useAdmission({
+  // One admitter for HTTP operations and subscriptions: what it learns of a tenant's bucket serves both.
+  const admitter = createAdmitter({ store: resilient.store, logger, monthToDate: options.monthToDate });
+  const admission = createAdmission({
     store: resilient.store,
+    admitter,
     costModel,
     logger,
     monthToDate: options.monthToDate,
@@ -213,7 +219,7 @@ export async function createGateway(options: GatewayOptions) {
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
-      admission,
+      admission.plugin,
       useGraphQLOverHttpStatus(),
       ...((options.fieldSuggestions ?? true) ? [] : [useNoSuggestions()]),
     ],
@@ -232,7 +238,7 @@ export async function createGateway(options: GatewayOptions) {
     serviceMap: () => dataSources,
     sign,
     costModel,
-    admitter: createAdmitter({ store: resilient.store, logger, monthToDate: options.monthToDate }),
+    admitter,
     logger,
     onStarted(tenant, { operationName, cost }) {
       metrics.observe(operationName, 'ok', tenant.tenantSlug, 0);
@@ -327,10 +333,12 @@ export async function createGateway(options: GatewayOptions) {
           if (document) return serveHttpSubscription(req, res, protocol, session, { ...request, document });
         }
       }
-      const request = {
+      const request: EndpointRequest = {
         policy: session.persistedOperations,
-        context: async () => createGatewayContext(tenant, limits, sign),
+        context: async () => createGatewayContext(tenant, limits, contextTokens),
         onRefused: (code: string, operationName: string | null) => metrics.observe(operationName, code, tenant.tenantSlug, (performance.now() - started) / 1000),
+        // A tenant whose bucket is known to be short gets its 429 here, before Apollo Server.
+        refuseEarly: (params) => admission.refuseEarly({ tenant, limits, startedAt: started }, params),
       };
       return endpoint.handle(req, res, url, request, protocol ? { body } : undefined);
     });
@@ -392,7 +400,7 @@ export async function createGateway(options: GatewayOptions) {
         apollo.executeOperation(
           { query: document, variables, operationName },
           // Each operation on a socket is a request of its own: its own id, context and admission.
-          { contextValue: createGatewayContext({ ...session.tenant, requestId: randomUUID() }, session.limits, sign) },
+          { contextValue: createGatewayContext({ ...session.tenant, requestId: randomUUID() }, session.limits, contextTokens) },
         ),
       );
       return response.body.kind === 'single' ? (response.body.singleResult as ExecutionResult) : { errors: [requestError(ErrorCode.BAD_USER_INPUT, 'Incremental delivery is not available over WebSocket')] };

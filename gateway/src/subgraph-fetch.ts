@@ -1,5 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { CONTEXT_HEADER, type ContextSigner } from '../../tenancy/context-token';
+import { CONTEXT_HEADER, type ContextTokenSource } from '../../tenancy/context-token';
 import type { PlanLimits, TenantContext } from '../../tenancy/context';
 
 /** The gateway's per-request context, as Apollo Server and the data sources see it. */
@@ -7,12 +7,13 @@ export interface GatewayContext {
   tenant: TenantContext;
   /** The tenant's plan limits, from the cached registry record (admission). */
   limits: PlanLimits;
-  /** One signed context token per subgraph per request, signed on first use (sign ~50 µs each). */
+  /** The signed context token for one subgraph (from createContextTokenCache: reused across requests of one principal). */
   contextTokenFor(subgraph: string): Promise<string>;
   startedAt: number;
 }
 
-export function createGatewayContext(tenant: TenantContext, limits: PlanLimits, sign: ContextSigner): GatewayContext {
+export function createGatewayContext(tenant: TenantContext, limits: PlanLimits, tokenFor: ContextTokenSource): GatewayContext {
+  // One token per subgraph per request, whatever `tokenFor` does (a signer signs on every call).
   const tokens = new Map<string, Promise<string>>();
   return {
     tenant,
@@ -21,7 +22,7 @@ export function createGatewayContext(tenant: TenantContext, limits: PlanLimits, 
     contextTokenFor(subgraph) {
       let token = tokens.get(subgraph);
       if (!token) {
-        token = sign(tenant, subgraph);
+        token = tokenFor(tenant, subgraph);
         tokens.set(subgraph, token);
       }
       return token;
@@ -49,6 +50,7 @@ export class TenantContextDataSource extends RemoteGraphQLDataSource<GatewayCont
       return;
     }
     headers.set(CONTEXT_HEADER, await context.contextTokenFor(this.subgraph));
+    // The request id rides here, not in the (reused) token: subgraphs log and audit with it.
     headers.set('x-request-id', context.tenant.requestId);
   }
 }

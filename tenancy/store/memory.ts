@@ -86,6 +86,35 @@ export function createMemoryStore(): KeyValueStore {
     };
   }
 
+  /** A key's slot holders, those whose lease ran out dropped (Redis: ZREMRANGEBYSCORE). */
+  function liveSlots(key: string, now: number): Map<string, number> {
+    let held = slots.get(key);
+    if (!held) {
+      held = new Map<string, number>();
+      slots.set(key, held);
+    }
+    for (const [holder, expires] of held) if (expires <= now) held.delete(holder);
+    return held;
+  }
+
+  function append(name: string, entries: ReadonlyArray<Record<string, string>>): string[] {
+    const s = stream(name);
+    const ids = entries.map((fields) => {
+      const id = `${Date.now()}-${s.seq++}`;
+      s.entries.push({ id, fields: { ...fields } });
+      return id;
+    });
+    if (s.entries.length > MAX_STREAM_ENTRIES) {
+      const drop = s.entries.length - MAX_STREAM_ENTRIES;
+      for (const removed of s.entries.splice(0, drop)) for (const g of s.groups.values()) g.pending.delete(removed.id);
+      for (const g of s.groups.values()) g.next = Math.max(0, g.next - drop);
+    }
+    // Wakes blocked readers. With none waiting there is nothing to wake (a reader checks the entries
+    // before it blocks, in the same tick), and a gateway with no consumer in its process saves a timer.
+    if (ids.length > 0 && bus.listenerCount(`stream:${name}`) > 0) setImmediate(() => bus.emit(`stream:${name}`));
+    return ids;
+  }
+
   function stream(name: string) {
     let s = streams.get(name);
     if (!s) {
@@ -155,9 +184,7 @@ export function createMemoryStore(): KeyValueStore {
     },
     async acquireSlot(key, id, limit, leaseMs) {
       const now = Date.now();
-      const held = slots.get(key) ?? new Map<string, number>();
-      for (const [holder, expires] of held) if (expires <= now) held.delete(holder);
-      slots.set(key, held);
+      const held = liveSlots(key, now);
       if (held.size >= limit && !held.has(id)) return false;
       held.set(id, now + leaseMs);
       return true;
@@ -165,17 +192,28 @@ export function createMemoryStore(): KeyValueStore {
     async releaseSlot(key, id) {
       slots.get(key)?.delete(id);
     },
-    async appendToStream(name, fields) {
-      const s = stream(name);
-      const id = `${Date.now()}-${s.seq++}`;
-      s.entries.push({ id, fields: { ...fields } });
-      if (s.entries.length > MAX_STREAM_ENTRIES) {
-        const drop = s.entries.length - MAX_STREAM_ENTRIES;
-        for (const removed of s.entries.splice(0, drop)) for (const g of s.groups.values()) g.pending.delete(removed.id);
-        for (const g of s.groups.values()) g.next = Math.max(0, g.next - drop);
+    // The Redis adapter's ADMIT_SCRIPT, step for step: slots first, then month and bucket.
+    async admit(key, cost, policy, slot, month) {
+      const now = Date.now();
+      const held = liveSlots(slot.key, now);
+      if (held.size >= slot.limit && !held.has(slot.id)) {
+        const current = buckets.get(key);
+        return { allowed: false, refusal: 'concurrency', available: current ? refill(current.tokens, current.at, now, policy) : policy.capacity, retryAfterMs: 0 };
       }
-      setImmediate(() => bus.emit(`stream:${name}`));
-      return id;
+      const state = bucket(key, policy, cost, 0, month);
+      if (state.allowed) held.set(slot.id, now + slot.leaseMs);
+      return state;
+    },
+    async settle(key, amount, policy, slot, month) {
+      slots.get(slot.key)?.delete(slot.id);
+      // A counter that expired meanwhile stays absent: the bucket alone gets the refund.
+      return bucket(key, policy, 0, Math.max(0, amount), month && live(month.key) ? month : undefined);
+    },
+    async appendToStream(name, fields) {
+      return append(name, [fields])[0]!;
+    },
+    async appendManyToStream(name, entries) {
+      return append(name, entries);
     },
     async readStream(name, groupName, consumer, { count, blockMs }) {
       const s = stream(name);

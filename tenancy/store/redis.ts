@@ -1,18 +1,12 @@
 import { Redis } from 'ioredis';
-import type { BucketPolicy, BucketState, KeyValueStore, MonthlyCounter, StreamEntry } from './types';
+import type { AdmissionState, BucketPolicy, BucketState, KeyValueStore, MonthlyCounter, StreamEntry } from './types';
 
 /**
- * The token bucket as one script, so that any number of gateways sharing Redis change a bucket only
- * atomically (DESIGN.md invariant 6). Time is Redis's own TIME: gateways' clocks may disagree.
- * KEYS[1] bucket hash; ARGV capacity, restoreRate (per s), cost (take), refund (give back), mode.
- * Returns { allowed (0/1), available (string), retryAfterMs }.
+ * Lua shared by the bucket scripts. READ_BUCKET expects `capacity` and `rate` and defines `now` (Redis's
+ * own TIME: gateways' clocks may disagree) and `tokens`, the bucket in KEYS[1] refilled up to now.
+ * WRITE_BUCKET stores it back.
  */
-const BUCKET_SCRIPT = `
-local capacity = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local refund = tonumber(ARGV[4])
-local hard = tonumber(ARGV[5])
+const READ_BUCKET = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -20,17 +14,17 @@ local tokens = tonumber(state[1])
 local at = tonumber(state[2])
 if tokens == nil or at == nil then tokens = capacity; at = now end
 tokens = math.min(capacity, tokens + math.max(0, now - at) / 1000 * rate)
-local used = nil
-if hard >= 0 then
-  used = tonumber(redis.call('GET', KEYS[2]))
-  if used == nil then return { 4, tostring(tokens), 0, '-1' } end
-end
-local allowed = 1
-local retry = 0
-if refund > 0 then
-  tokens = math.min(capacity, tokens + refund)
-  if used ~= nil then used = math.max(0, used - refund) end
-end
+`;
+const WRITE_BUCKET = `
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 60000)
+`;
+/**
+ * The month's hard limit, then the bucket: takes `cost` from both, or refuses (`allowed` 3: the month
+ * would pass `hard`; 0: the bucket is short, `retry` ms until it holds the cost). Expects `used`
+ * (nil without a counter), `cost`, `hard`, `tokens`, `capacity`, `rate`.
+ */
+const TAKE = `
 if cost > 0 then
   if used ~= nil and used + cost > hard then
     allowed = 3
@@ -42,8 +36,36 @@ if cost > 0 then
     if cost > capacity then retry = math.ceil(capacity / rate * 1000) else retry = math.ceil((cost - tokens) / rate * 1000) end
   end
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 60000)
+`;
+
+/**
+ * The token bucket as one script, so that any number of gateways sharing Redis change a bucket only
+ * atomically (DESIGN.md invariant 6).
+ * KEYS[1] bucket hash, KEYS[2] month counter; ARGV capacity, restoreRate (per s), cost (take), refund
+ * (give back), hard limit of the month (-1: no counter).
+ * Returns { allowed (1; 0 bucket short; 3 month's hard limit; 4 counter unknown), available (string),
+ * retryAfterMs, monthUsed (string, -1 without a counter) }.
+ */
+const BUCKET_SCRIPT = `
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local refund = tonumber(ARGV[4])
+local hard = tonumber(ARGV[5])
+${READ_BUCKET}
+local used = nil
+if hard >= 0 then
+  used = tonumber(redis.call('GET', KEYS[2]))
+  if used == nil then return { 4, tostring(tokens), 0, '-1' } end
+end
+local allowed = 1
+local retry = 0
+if refund > 0 then
+  tokens = math.min(capacity, tokens + refund)
+  if used ~= nil then used = math.max(0, used - refund) end
+end
+${TAKE}
+${WRITE_BUCKET}
 if used ~= nil then redis.call('SET', KEYS[2], tostring(used), 'KEEPTTL') end
 return { allowed, tostring(tokens), retry, tostring(used or -1) }
 `;
@@ -57,6 +79,63 @@ if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false and redis.call('ZCARD', KEYS[
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + 1000)
 return 1
+`;
+
+/**
+ * One admission, one round trip (SLOT_SCRIPT then BUCKET_SCRIPT's take, as one atomic step): a slot
+ * if one is free, else `allowed` 2 (concurrency) and nothing changes; then month and bucket; the slot
+ * is held only when the cost was taken.
+ * KEYS[1] bucket, KEYS[2] month counter, KEYS[3] slots; ARGV capacity, restoreRate, cost, hard limit
+ * (-1: no counter), slot id, slot limit, lease ms. Returns what BUCKET_SCRIPT returns.
+ */
+const ADMIT_SCRIPT = `
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local hard = tonumber(ARGV[4])
+${READ_BUCKET}
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+if redis.call('ZSCORE', KEYS[3], ARGV[5]) == false and redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) then
+  return { 2, tostring(tokens), 0, '-1' }
+end
+local used = nil
+if hard >= 0 then
+  used = tonumber(redis.call('GET', KEYS[2]))
+  if used == nil then return { 4, tostring(tokens), 0, '-1' } end
+end
+local allowed = 1
+local retry = 0
+${TAKE}
+${WRITE_BUCKET}
+if allowed == 1 then
+  if used ~= nil then redis.call('SET', KEYS[2], tostring(used), 'KEEPTTL') end
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[7]), ARGV[5])
+  redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[7]) + 1000)
+end
+return { allowed, tostring(tokens), retry, tostring(used or -1) }
+`;
+
+/**
+ * The end of an admitted operation, one round trip: frees its slot and refunds the bucket, and the
+ * month's counter if it still exists.
+ * KEYS[1] bucket, KEYS[2] month counter, KEYS[3] slots; ARGV capacity, restoreRate, refund, 1 when
+ * KEYS[2] is a counter, slot id. Returns { available (string), monthUsed (string, -1: no counter) }.
+ */
+const SETTLE_SCRIPT = `
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local refund = tonumber(ARGV[3])
+redis.call('ZREM', KEYS[3], ARGV[5])
+${READ_BUCKET}
+local used = nil
+if ARGV[4] == '1' then used = tonumber(redis.call('GET', KEYS[2])) end
+if refund > 0 then
+  tokens = math.min(capacity, tokens + refund)
+  if used ~= nil then used = math.max(0, used - refund) end
+end
+${WRITE_BUCKET}
+if used ~= nil then redis.call('SET', KEYS[2], tostring(used), 'KEEPTTL') end
+return { tostring(tokens), tostring(used or -1) }
 `;
 
 export interface RedisStoreOptions {
@@ -79,6 +158,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
   await Promise.all([client.connect(), subscriber.connect()]);
   client.defineCommand('tenancyBucket', { numberOfKeys: 2, lua: BUCKET_SCRIPT });
   client.defineCommand('tenancySlot', { numberOfKeys: 1, lua: SLOT_SCRIPT });
+  client.defineCommand('tenancyAdmit', { numberOfKeys: 3, lua: ADMIT_SCRIPT });
+  client.defineCommand('tenancySettle', { numberOfKeys: 3, lua: SETTLE_SCRIPT });
   client.defineCommand('tenancyAddIfExists', {
     numberOfKeys: 1,
     lua: `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBYFLOAT', KEYS[1], ARGV[1]) end return 1`,
@@ -86,9 +167,22 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
   type Scripted = Redis & {
     tenancyBucket(key: string, monthKey: string, ...args: Array<string | number>): Promise<[number, string, number, string]>;
     tenancySlot(key: string, ...args: Array<string | number>): Promise<number>;
+    tenancyAdmit(key: string, monthKey: string, slotKey: string, ...args: Array<string | number>): Promise<[number, string, number, string]>;
+    tenancySettle(key: string, monthKey: string, slotKey: string, ...args: Array<string | number>): Promise<[string, string]>;
     tenancyAddIfExists(key: string, delta: number): Promise<number>;
   };
   const scripted = client as Scripted;
+  const stateOf = (code: number, available: string, retryAfterMs: number, used: string, month?: MonthlyCounter): AdmissionState => {
+    if (code === 4) return { allowed: false, monthUnknown: true, available: Number(available), retryAfterMs: 0 };
+    if (code === 2) return { allowed: false, refusal: 'concurrency', available: Number(available), retryAfterMs: 0 };
+    return {
+      allowed: code === 1,
+      refusal: code === 0 ? 'bucket' : code === 3 ? 'quota' : undefined,
+      available: Number(available),
+      retryAfterMs,
+      ...(month ? { monthUsed: Number(used) } : {}),
+    };
+  };
   const bucket = async (key: string, policy: BucketPolicy, cost: number, refund: number, month?: MonthlyCounter): Promise<BucketState> => {
     // Both keys carry the tenant's hash tag, so in Redis Cluster the script touches one slot.
     const [code, available, retryAfterMs, used] = await scripted.tenancyBucket(
@@ -100,14 +194,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
       refund,
       month ? month.hardLimit : -1,
     );
-    if (code === 4) return { allowed: false, monthUnknown: true, available: Number(available), retryAfterMs: 0 };
-    return {
-      allowed: code === 1,
-      refusal: code === 0 ? 'bucket' : code === 3 ? 'quota' : undefined,
-      available: Number(available),
-      retryAfterMs,
-      ...(month ? { monthUsed: Number(used) } : {}),
-    };
+    // The bucket script never answers 2 (concurrency): that is the admit script's.
+    return stateOf(code, available, retryAfterMs, used, month) as BucketState;
   };
   // Blocking stream reads hold their connection: they get one of their own, made on first use.
   let reader: Redis | undefined;
@@ -213,6 +301,18 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
       // Approximate trimming keeps the stream bounded; a million entries is hours of backlog.
       return (await client.xadd(prefix + stream, 'MAXLEN', '~', '1000000', '*', ...Object.entries(fields).flat()))!;
     },
+    async appendManyToStream(stream, entries) {
+      if (entries.length === 0) return [];
+      const transaction = client.multi();
+      for (const fields of entries) transaction.xadd(prefix + stream, 'MAXLEN', '~', '1000000', '*', ...Object.entries(fields).flat());
+      const results = await transaction.exec();
+      // null: the transaction was discarded (nothing appended).
+      if (!results) throw new Error('stream append discarded');
+      return results.map(([error, id]) => {
+        if (error) throw error;
+        return id as string;
+      });
+    },
     async readStream(stream, group, consumer, { count, blockMs }) {
       await ensureGroup(stream, group);
       try {
@@ -250,6 +350,35 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
     },
     async releaseSlot(key, id) {
       await client.zrem(prefix + key, id);
+    },
+    async admit(key, cost, policy, slot, month) {
+      // The three keys carry the tenant's hash tag: in Redis Cluster the script touches one slot.
+      const [code, available, retryAfterMs, used] = await scripted.tenancyAdmit(
+        prefix + key,
+        prefix + (month?.key ?? key),
+        prefix + slot.key,
+        policy.capacity,
+        policy.restoreRate,
+        cost,
+        month ? month.hardLimit : -1,
+        slot.id,
+        slot.limit,
+        slot.leaseMs,
+      );
+      return stateOf(code, available, retryAfterMs, used, month);
+    },
+    async settle(key, amount, policy, slot, month) {
+      const [available, used] = await scripted.tenancySettle(
+        prefix + key,
+        prefix + (month?.key ?? key),
+        prefix + slot.key,
+        policy.capacity,
+        policy.restoreRate,
+        Math.max(0, amount),
+        month ? 1 : 0,
+        slot.id,
+      );
+      return { allowed: true, available: Number(available), retryAfterMs: 0, ...(used !== '-1' ? { monthUsed: Number(used) } : {}) };
     },
     async close() {
       reader?.disconnect();

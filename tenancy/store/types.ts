@@ -30,6 +30,8 @@ export interface KeyValueStore {
 
   /** Appends an entry to a durable stream (a Redis Stream); returns its id. */
   appendToStream(stream: string, fields: Record<string, string>): Promise<string>;
+  /** Appends entries in order in one transaction (MULTI in Redis: one round trip, nothing appended unless it runs); returns their ids. */
+  appendManyToStream(stream: string, entries: ReadonlyArray<Record<string, string>>): Promise<string[]>;
   /**
    * Reads for one consumer of a consumer group (made on first use, from the stream's start): first
    * the entries delivered to it but never acknowledged (a restarted consumer finishes its work), then
@@ -47,6 +49,33 @@ export interface KeyValueStore {
    */
   acquireSlot(key: string, id: string, limit: number, leaseMs: number): Promise<boolean>;
   releaseSlot(key: string, id: string): Promise<void>;
+
+  /**
+   * One admission in one atomic step (one Lua script in Redis, so one round trip): a concurrency slot
+   * for `slot.id` if one is free (else `concurrency`, nothing taken), then the month and the bucket
+   * exactly as takeTokens; the slot is held only when the cost was taken. A refusal holds nothing.
+   * An unknown month counter (monthUnknown) changes nothing, slot included: seed it and retry.
+   */
+  admit(key: string, cost: number, policy: BucketPolicy, slot: SlotClaim, month?: MonthlyCounter): Promise<AdmissionState>;
+  /**
+   * Ends an admitted operation in one atomic step: frees its slot and gives `amount` back to the
+   * bucket, and to the month's counter when it still exists (else the bucket alone is refunded and
+   * monthUsed is absent).
+   */
+  settle(key: string, amount: number, policy: BucketPolicy, slot: Omit<SlotClaim, 'limit' | 'leaseMs'>, month?: MonthlyCounter): Promise<BucketState>;
+}
+
+/** A concurrency slot asked for with an admission (see acquireSlot). */
+export interface SlotClaim {
+  key: string;
+  id: string;
+  limit: number;
+  leaseMs: number;
+}
+
+/** What admit decided: a bucket state whose refusal may also be `concurrency` (every slot held). */
+export interface AdmissionState extends Omit<BucketState, 'refusal'> {
+  refusal?: BucketState['refusal'] | 'concurrency';
 }
 
 export interface StreamEntry {

@@ -190,6 +190,14 @@ describe.each(adapters)('%s store', (_name, create) => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       await store.appendToStream(stream, { n: '3' });
       expect((await waiting).map((e) => e.fields.n)).toEqual(['3']);
+      // Several entries in one call arrive in order, after the others.
+      const ids = await store.appendManyToStream(stream, [{ n: '4' }, { n: '5' }]);
+      expect(ids).toHaveLength(2);
+      expect(await store.appendManyToStream(stream, [])).toEqual([]);
+      expect((await store.readStream(stream, 'g', 'c1', { count: 10, blockMs: 10 })).map((e) => [e.id, e.fields.n])).toEqual([
+        [ids[0], '4'],
+        [ids[1], '5'],
+      ]);
       // Another group reads the whole stream independently.
       expect((await store.readStream(stream, 'other', 'c1', { count: 10, blockMs: 10 })).length).toBeGreaterThanOrEqual(1);
     });
@@ -206,6 +214,100 @@ describe.each(adapters)('%s store', (_name, create) => {
       await new Promise((resolve) => setTimeout(resolve, 150));
       expect(await store.acquireSlot(k, 'd', 2, 60_000)).toBe(true);
       expect(await store.acquireSlot(k, 'e', 2, 60_000)).toBe(false);
+    });
+  });
+
+  describe('admission in one step (admit, settle)', () => {
+    const policy = { capacity: 100, restoreRate: 0.001 };
+    const keys = () => {
+      const id = randomBytes(4).toString('hex');
+      return {
+        bucket: tenantKey('acme-pets', `bucket:${id}`),
+        slots: tenantKey('acme-pets', `slots:${id}`),
+        month: { key: tenantKey('acme-pets', `month:${id}`), hardLimit: 1000, ttlSeconds: 60 },
+      };
+    };
+    const slot = (k: ReturnType<typeof keys>, id: string, limit = 2, leaseMs = 60_000) => ({ key: k.slots, id, limit, leaseMs });
+
+    it('takes a slot, the bucket and the month together, and settle frees the slot and refunds both', async () => {
+      const k = keys();
+      await store.seedCounter(k.month.key, 10, 60);
+      const admitted = await store.admit(k.bucket, 30, policy, slot(k, 'a'), k.month);
+      expect(admitted).toMatchObject({ allowed: true, monthUsed: 40, retryAfterMs: 0 });
+      expect(admitted.refusal).toBeUndefined();
+      expect(admitted.available).toBeCloseTo(70, 1);
+      expect(await store.acquireSlot(k.slots, 'b', 2, 60_000)).toBe(true);
+      expect(await store.acquireSlot(k.slots, 'c', 2, 60_000)).toBe(false); // a holds one of the two
+      const settled = await store.settle(k.bucket, 20, policy, { key: k.slots, id: 'a' }, k.month);
+      expect(settled).toMatchObject({ allowed: true, monthUsed: 20 });
+      expect(settled.available).toBeCloseTo(90, 1);
+      expect(await store.acquireSlot(k.slots, 'c', 2, 60_000)).toBe(true); // a's slot is free again
+    });
+
+    it('refuses for concurrency first, taking nothing from the bucket or the month', async () => {
+      const k = keys();
+      await store.seedCounter(k.month.key, 0, 60);
+      expect((await store.admit(k.bucket, 10, policy, slot(k, 'a'), k.month)).allowed).toBe(true);
+      expect((await store.admit(k.bucket, 10, policy, slot(k, 'b'), k.month)).allowed).toBe(true);
+      const refused = await store.admit(k.bucket, 10, policy, slot(k, 'c'), k.month);
+      expect(refused).toMatchObject({ allowed: false, refusal: 'concurrency' });
+      expect(refused.monthUsed).toBeUndefined();
+      expect(refused.available).toBeCloseTo(80, 1);
+      expect((await store.peekTokens(k.bucket, policy)).available).toBeCloseTo(80, 1);
+      expect(Number(await store.get(k.month.key))).toBe(20);
+      // A holder asking again keeps its slot (a renewal), and a lease that ran out frees one.
+      expect((await store.admit(k.bucket, 0, policy, slot(k, 'a'), k.month)).allowed).toBe(true);
+      expect((await store.admit(k.bucket, 0, policy, slot(k, 'short', 3, 50), k.month)).allowed).toBe(true);
+      expect((await store.admit(k.bucket, 0, policy, slot(k, 'd', 3), k.month)).refusal).toBe('concurrency');
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      expect((await store.admit(k.bucket, 0, policy, slot(k, 'd', 3), k.month)).allowed).toBe(true);
+    });
+
+    it('holds no slot after a bucket or month refusal', async () => {
+      const k = keys();
+      await store.seedCounter(k.month.key, 995, 60);
+      const quota = await store.admit(k.bucket, 10, policy, slot(k, 'a', 1), k.month);
+      expect(quota).toMatchObject({ allowed: false, refusal: 'quota', monthUsed: 995 });
+      const short = await store.admit(k.bucket, 101, { capacity: 100, restoreRate: 1 }, slot(k, 'b', 1));
+      expect(short).toMatchObject({ allowed: false, refusal: 'bucket' });
+      expect(short.retryAfterMs).toBeGreaterThan(0);
+      expect(short.monthUsed).toBeUndefined();
+      // The single slot is still free.
+      expect(await store.acquireSlot(k.slots, 'c', 1, 60_000)).toBe(true);
+      // And the bucket still holds what the quota refusal did not take.
+      expect((await store.peekTokens(k.bucket, policy)).available).toBeCloseTo(100, 0);
+    });
+
+    it('changes nothing when the month counter is unknown, then admits once it is seeded', async () => {
+      const k = keys();
+      const unknown = await store.admit(k.bucket, 10, policy, slot(k, 'a', 1), k.month);
+      expect(unknown).toMatchObject({ allowed: false, monthUnknown: true });
+      expect(await store.acquireSlot(k.slots, 'probe', 1, 60_000)).toBe(true);
+      await store.releaseSlot(k.slots, 'probe');
+      expect((await store.peekTokens(k.bucket, policy)).available).toBe(100);
+      await store.seedCounter(k.month.key, 5, 60);
+      expect(await store.admit(k.bucket, 10, policy, slot(k, 'a', 1), k.month)).toMatchObject({ allowed: true, monthUsed: 15 });
+    });
+
+    it('settles a lost month counter on the bucket alone', async () => {
+      const k = keys();
+      await store.seedCounter(k.month.key, 0, 60);
+      await store.admit(k.bucket, 50, policy, slot(k, 'a'), k.month);
+      await store.del(k.month.key);
+      const settled = await store.settle(k.bucket, 20, policy, { key: k.slots, id: 'a' }, k.month);
+      expect(settled.monthUsed).toBeUndefined();
+      expect(settled.available).toBeCloseTo(70, 1);
+      expect(await store.get(k.month.key)).toBeNull();
+    });
+
+    it('never admits more than the bucket or the slots allow under concurrent admissions', async () => {
+      const k = keys();
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => store.admit(k.bucket, 1, { capacity: 50, restoreRate: 0.001 }, slot(k, `s${i}`, 1000))));
+      expect(results.filter((r) => r.allowed)).toHaveLength(50);
+      const k2 = keys();
+      const limited = await Promise.all(Array.from({ length: 50 }, (_, i) => store.admit(k2.bucket, 1, policy, slot(k2, `s${i}`, 7))));
+      expect(limited.filter((r) => r.allowed)).toHaveLength(7);
+      expect(limited.filter((r) => r.refusal === 'concurrency')).toHaveLength(43);
     });
   });
 
