@@ -1,28 +1,16 @@
 // Private to the dashboard: one live quotaStatus subscription over graphql-ws, and its lifecycle.
 import { createClient, type Client } from 'graphql-ws';
+import { persistedOperations, QuotaStatusFeedDocument } from '../../sdk/src/generated/graphql';
 import type { QuotaStatus } from './types';
 
 /**
  * Everything the page shows comes from this one subscription. The page sends no query of its own:
  * every query is priced and recorded as usage, and recorded usage pushes a new event, so a query sent
  * in reaction to an event would feed itself. The subscription is priced once, when it starts.
+ * It is the SDK's QuotaStatusFeed, sent as its registered body, so the page also works for a tenant
+ * whose policy requires persisted operations.
  */
-export const QUOTA_SUBSCRIPTION = /* GraphQL */ `
-  subscription Dashboard {
-    quotaStatus {
-      plan
-      limit
-      used
-      remaining
-      restoreRate
-      burnRatePerMinute
-      resetsAt
-      projectedExhaustionAt
-      recentOperations(first: 10) { operationName cost latencyMs outcome at }
-      usageByMinute(minutes: 30) { minute cost operations }
-    }
-  }
-`;
+export const QUOTA_SUBSCRIPTION = persistedOperations.get(QuotaStatusFeedDocument)!.body;
 
 export type ConnectionState =
   | { kind: 'idle' }
@@ -175,7 +163,7 @@ export function connectQuota(options: QuotaConnectionOptions): QuotaConnection {
 
   function subscribe() {
     unsubscribe = client.subscribe<{ quotaStatus: QuotaStatus }>(
-      { query: QUOTA_SUBSCRIPTION, operationName: 'Dashboard' },
+      { query: QUOTA_SUBSCRIPTION, operationName: 'QuotaStatusFeed' },
       {
         next(result) {
           if (ended) return;
