@@ -83,17 +83,13 @@ export async function executeGraphQL<Context extends BaseContext>(
   res: ServerResponse,
   url: URL,
   context: () => Promise<Context>,
-  /** The body when the caller has read it already. */
-  read?: { body: unknown },
 ): Promise<void> {
-  let body: unknown = read?.body;
-  if (!read) {
-    try {
-      body = req.method === 'POST' ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
-    } catch (error) {
-      if (error instanceof BodyError) return sendBodyError(res, error);
-      throw error;
-    }
+  let body: unknown;
+  try {
+    body = req.method === 'POST' ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
+  } catch (error) {
+    if (error instanceof BodyError) return sendBodyError(res, error);
+    throw error;
   }
   const response = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? 'GET', headers: headerMapOf(req), search: url.search, body },
