@@ -247,21 +247,39 @@ export function createAdmitter(options: AdmitterOptions) {
 
   /**
    * Ends an admitted operation: frees its slot and gives back what it did not cost, in one store call.
-   * Returns the bucket after the refund (undefined when there was nothing to give back).
+   * The call is not awaited: the response needs nothing from it. It is already on its way when this
+   * returns (the memory store runs it synchronously, ioredis writes it now), so anything this gateway
+   * asks the store next, such as the same client's next operation, is ordered after it.
+   *
+   * Returns the bucket as it is after the refund, projected from `admitted` (the store's answer when it
+   * admitted the operation, received at `admitted.at` by performance.now): that answer, refilled at the
+   * plan's rate since, plus the refund; undefined when there is nothing to give back. The store's own
+   * figure would differ only by what other operations of the tenant took or gave back meanwhile, which
+   * the next answer shows anyway.
    */
-  async function finish(tenant: TenantContext, limits: PlanLimits, slotId: string, refund: number): Promise<BucketState | undefined> {
+  function finish(tenant: TenantContext, limits: PlanLimits, slotId: string, refund: number, admitted?: { state: BucketState; at: number }): BucketState | undefined {
     if (refund <= 0) {
-      // Not awaited: the response needs nothing from it. The release is already on its way (the memory
-      // store runs it synchronously, ioredis writes it now), so anything this gateway asks the store
-      // next, such as the same client's next operation, is ordered after it.
       void release(tenant, slotId);
       return undefined;
     }
     const key = bucketKey(tenant.tenantSlug);
     const policy = policyOf(limits);
-    const state = await store.settle(key, refund, policy, { key: concurrencyKey(tenant.tenantSlug), id: slotId }, monthlyCounter(tenant, limits));
-    localRefusals.observe(key, policy, state);
-    return state;
+    // What this gateway knew of the bucket is short of the refund on its way: forget it, so that no
+    // operation is refused locally that the store, which applies the refund first, would admit.
+    localRefusals.forget(key);
+    store.settle(key, refund, policy, { key: concurrencyKey(tenant.tenantSlug), id: slotId }, monthlyCounter(tenant, limits)).then(
+      (state) => localRefusals.observe(key, policy, state),
+      (error: unknown) => logger.warn({ err: error, tenant: tenant.tenantSlug }, 'could not settle the operation cost'),
+    );
+    if (!admitted) return undefined;
+    const { state, at } = admitted;
+    const applied = state.applied ?? policy;
+    const refilled = ((performance.now() - at) / 1000) * applied.restoreRate;
+    return {
+      ...state,
+      available: Math.min(applied.capacity, state.available + Math.max(0, refilled) + refund),
+      ...(state.monthUsed !== undefined ? { monthUsed: Math.max(0, state.monthUsed - refund) } : {}),
+    };
   }
 
   /** Extends a held slot's lease (a subscription holds its slot for as long as it streams). */
@@ -375,6 +393,8 @@ export function createAdmission(options: AdmissionOptions) {
       let requested = 0;
       let admitted = false;
       let bucket: BucketState | undefined;
+      /** When the store's admitting answer arrived (performance.now). */
+      let admittedAt = 0;
       let monthUsed: number | undefined;
 
       return {
@@ -385,6 +405,7 @@ export function createAdmission(options: AdmissionOptions) {
           requested = costModel.requested(requestContext.document, requestContext.operationName, requestContext.request.variables ?? {});
           try {
             ({ bucket, monthUsed } = await admitter.admit(tenant, limits, requested, slotId));
+            admittedAt = performance.now();
             admitted = true;
           } catch (error) {
             if (error instanceof AdmissionUnavailableError) {
@@ -430,8 +451,8 @@ export function createAdmission(options: AdmissionOptions) {
           }
         }
         if (admitted) {
-          // One store call frees the slot and refunds what the operation did not cost.
-          const refunded = await admitter.finish(tenant, limits, slotId, result ? requested - actual : 0);
+          // One store call frees the slot and refunds what the operation did not cost (not awaited).
+          const refunded = admitter.finish(tenant, limits, slotId, result ? requested - actual : 0, bucket && { state: bucket, at: admittedAt });
           if (refunded) {
             bucket = refunded;
             monthUsed = refunded.monthUsed ?? monthUsed;

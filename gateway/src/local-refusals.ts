@@ -87,6 +87,11 @@ export function createLocalRefusals(options: LocalRefusalsOptions = {}) {
       remember(key, { available: state.available, at: now(), policy, monthUsed: state.monthUsed });
     },
 
+    /** Drops what is known of this bucket (a refund is on its way to the store): the store decides again. */
+    forget(key: string): void {
+      entries.delete(key);
+    },
+
     /** Whether anything is remembered for this bucket (it may be too old to use). */
     knows(key: string): boolean {
       return entries.has(key);
