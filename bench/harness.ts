@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../tenancy/config';
 import type { ScratchData } from './scratch';
+import type { SubgraphsParentMessage, SubgraphsWorkerMessage } from './subgraphs-worker';
 import type { LoadRequest, LoadResult, PacedRequest, PacedResult, ParentMessage, WorkerMessage } from './load-worker';
 
-/** The configuration every bench stack runs with: all services in this process, on free loopback ports. */
-export function benchConfig(keysDir: string, scratch: ScratchData, usageConsumer: boolean): Config {
-  return loadConfig({
+/** The environment every bench stack runs with: all services in this process, on free loopback ports. */
+export function benchEnv(keysDir: string, scratch: ScratchData, usageConsumer: boolean): Record<string, string | undefined> {
+  return {
     ...process.env,
     NODE_ENV: 'development',
     AUTH_DEV_ISSUER: 'true',
@@ -24,7 +25,66 @@ export function benchConfig(keysDir: string, scratch: ScratchData, usageConsumer
     DEV_KEYS_FILE: join(keysDir, 'dev-keys.json'),
     USAGE_CONSUMER: String(usageConsumer),
     ...scratch.env,
-  });
+  };
+}
+
+export function benchConfig(keysDir: string, scratch: ScratchData, usageConsumer: boolean): Config {
+  return loadConfig(benchEnv(keysDir, scratch, usageConsumer));
+}
+
+/**
+ * The three subgraphs in a child process (bench/subgraphs-worker.ts), for a gateway that runs in this
+ * process alone. Needs DATABASE_URL and REDIS_URL in `env`: processes share no embedded database or
+ * in-process store.
+ */
+export class SubgraphsProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly urls: { pets: string; tenants: string; usage: string },
+  ) {}
+
+  private nextId = 0;
+
+  static async start(env: Record<string, string | undefined>, storePrefix: string): Promise<SubgraphsProcess> {
+    if (!env.DATABASE_URL || !env.REDIS_URL) throw new Error('the subgraphs can run in a process of their own only with DATABASE_URL and REDIS_URL');
+    const child = fork(fileURLToPath(new URL('./subgraphs-worker.ts', import.meta.url)), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...env, SERVICES: 'pets,tenants,usage', BENCH_STORE_PREFIX: storePrefix },
+    });
+    const urls = await new Promise<Record<string, string>>((resolve, reject) => {
+      child.once('message', (message: SubgraphsWorkerMessage) => {
+        if (message.type === 'ready') resolve(message.urls);
+        else reject(new Error(`subgraphs process: ${message.type === 'error' ? message.message : message.type}`));
+      });
+      child.once('exit', (code) => reject(new Error(`subgraphs process exited with ${code} before it was ready`)));
+    });
+    const { pets, tenants, usage } = urls;
+    if (!pets || !tenants || !usage) throw new Error(`subgraphs process started without all three subgraphs: ${JSON.stringify(urls)}`);
+    return new SubgraphsProcess(child, { pets, tenants, usage });
+  }
+
+  /** The child's CPU time (µs) and event-loop active / idle time (ms) so far. */
+  usage(): Promise<{ micros: number; eluActiveMs: number; eluIdleMs: number }> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: SubgraphsWorkerMessage) => {
+        if (message.type !== 'cpu' || message.id !== id) return;
+        this.child.off('message', onMessage);
+        resolve(message);
+      };
+      this.child.on('message', onMessage);
+      if (!this.child.connected) reject(new Error('subgraphs process is gone'));
+      else this.child.send({ type: 'cpu', id } satisfies SubgraphsParentMessage);
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.child.exitCode !== null || !this.child.connected) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.send({ type: 'stop' } satisfies SubgraphsParentMessage);
+    });
+  }
 }
 
 export interface Mode {

@@ -42,11 +42,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { startStack, type Stack } from '../scripts/stack';
-import type { Config } from '../tenancy/config';
+import { loadConfig, type Config } from '../tenancy/config';
 import { issueDevToken } from '../tenancy/dev-issuer';
 import { DEMO_TENANTS, defaultSubject } from '../tenancy/seed';
 import { announceTenantChanged } from '../tenancy/tenant-cache';
-import { LoadGenerator, machineCpuMicros, othersCpuShare } from './harness';
+import { LoadGenerator, SubgraphsProcess, machineCpuMicros, othersCpuShare } from './harness';
 import type { PacedResult } from './load-worker';
 import { percentile } from './report';
 import type { ScratchData } from './scratch';
@@ -71,6 +71,12 @@ export const noisySettingsSchema = z.object({
   BENCH_NOISY_RATE: z.coerce.number().positive().max(2000).default(50),
   /** What A's plan admits, requests/s of the query; A floods at ten times this. */
   BENCH_NOISY_PLAN_RATE: z.coerce.number().positive().max(1000).default(10),
+  /**
+   * one-process: the whole stack in the bench's process, as `npm start` runs it. split: the gateway
+   * alone in the bench's process and the three subgraphs in a child process, as a deployment runs
+   * them (docker-compose.yml); needs DATABASE_URL and REDIS_URL.
+   */
+  BENCH_NOISY_TOPOLOGY: z.enum(['one-process', 'split']).default('one-process'),
 });
 export type NoisySettings = z.infer<typeof noisySettingsSchema>;
 
@@ -111,8 +117,10 @@ interface PhaseRun {
   serverRejectionMs: number[];
   b: PacedResult;
   a?: PacedResult;
-  /** CPU of the stack process (this process) during the phase, µs. */
+  /** CPU of the stack's processes (this one, and the subgraphs' when split) during the phase, µs. */
   stackCpuMicros: number;
+  /** The subgraphs' process's share of it (split topology only), µs. */
+  subgraphsCpuMicros?: number;
   /** CPU of both load workers during the phase, µs. */
   workerCpuMicros: number;
   /** CPU of the Redis server during the phase, µs (Redis mode only). */
@@ -330,15 +338,21 @@ async function expectPolicy(url: string, token: string, who: string, capacity: n
 }
 
 export interface NoisyNeighbourOptions {
+  /** The one-process stack's configuration. */
   config: Config;
+  /** The environment it was loaded from (the split topology starts its two processes from it). */
+  env: Record<string, string | undefined>;
   scratch: ScratchData;
   settings: NoisySettings;
   log: (line: string) => void;
 }
 
-export async function runNoisyNeighbour({ config, scratch, settings, log }: NoisyNeighbourOptions): Promise<NoisyNeighbourResult> {
+export async function runNoisyNeighbour({ config: oneProcess, env, scratch, settings, log }: NoisyNeighbourOptions): Promise<NoisyNeighbourResult> {
   const started = performance.now();
+  const split = settings.BENCH_NOISY_TOPOLOGY === 'split';
   let stack: Stack | undefined;
+  let subgraphs: SubgraphsProcess | undefined;
+  let config = oneProcess;
   let redis: Redis | undefined;
   const workers: LoadGenerator[] = [];
   try {
@@ -352,6 +366,17 @@ export async function runNoisyNeighbour({ config, scratch, settings, log }: Nois
       const info = await redis.info('cpu');
       const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
       return (field('used_cpu_sys') + field('used_cpu_user')) * 1e6;
+    };
+    if (split) {
+      // The subgraphs migrate and seed the scratch database first; then the gateway starts alone here.
+      subgraphs = await SubgraphsProcess.start(env, scratch.storePrefix);
+      config = loadConfig({ ...env, SERVICES: 'gateway', PETS_URL: subgraphs.urls.pets, TENANTS_URL: subgraphs.urls.tenants, USAGE_URL: subgraphs.urls.usage });
+    }
+    /** CPU time of the stack's processes so far, µs: this one, and the subgraphs' when split. */
+    const stackCpu = async () => {
+      const own = process.cpuUsage();
+      const child = subgraphs ? (await subgraphs.usage()).micros : 0;
+      return { total: own.user + own.system + child, subgraphs: child };
     };
     stack = await startStack(config, { storePrefix: scratch.storePrefix, keepAdmin: true });
     const { issuer } = stack.keys;
@@ -398,7 +423,7 @@ export async function runNoisyNeighbour({ config, scratch, settings, log }: Nois
     const runPhase = async (phase: Phase, round: number, durationSeconds: number): Promise<PhaseRun> => {
       rejections.take();
       const redisBefore = await redisCpuMicros();
-      const cpu = process.cpuUsage();
+      const cpu = await stackCpu();
       const elu = performance.eventLoopUtilization();
       const t0 = performance.now();
       const bLoad = () => bWorker.paced({ url, headers: headersOf(tokens.b), body, ratePerSecond: settings.BENCH_NOISY_RATE, durationSeconds, connections: CONNECTIONS.b });
@@ -418,7 +443,7 @@ export async function runNoisyNeighbour({ config, scratch, settings, log }: Nois
               new Promise((resolve) => setTimeout(resolve, LEAD_MS)).then(bLoad),
             ])
           : [undefined, await bLoad()];
-      const used = process.cpuUsage(cpu);
+      const cpuAfter = await stackCpu();
       const eventLoopUtilization = performance.eventLoopUtilization(elu).utilization;
       const phaseSeconds = (performance.now() - t0) / 1000;
       const redisAfter = await redisCpuMicros();
@@ -428,7 +453,8 @@ export async function runNoisyNeighbour({ config, scratch, settings, log }: Nois
         serverRejectionMs: rejections.take(),
         b,
         a: aResult,
-        stackCpuMicros: used.user + used.system,
+        stackCpuMicros: cpuAfter.total - cpu.total,
+        ...(split ? { subgraphsCpuMicros: cpuAfter.subgraphs - cpu.subgraphs } : {}),
         workerCpuMicros: b.workerCpuMicros + (aResult?.workerCpuMicros ?? 0),
         ...(redisBefore !== undefined && redisAfter !== undefined ? { redisCpuMicros: redisAfter - redisBefore } : {}),
         eventLoopUtilization,
@@ -441,7 +467,7 @@ export async function runNoisyNeighbour({ config, scratch, settings, log }: Nois
     };
 
     const machineBefore = machineCpuMicros();
-    const selfBefore = process.cpuUsage();
+    const selfBefore = await stackCpu();
     const redisAtStart = await redisCpuMicros();
     log(`noisy neighbour: warming up (B ${settings.BENCH_NOISY_RATE} req/s; A's plan ${settings.BENCH_NOISY_PLAN_RATE} req/s, flood ${aRate.flood} req/s)…`);
     await runPhase('alone', -1, 2);
@@ -482,17 +508,17 @@ export async function runNoisyNeighbour({ config, scratch, settings, log }: Nois
     log('noisy neighbour: rejection capacity (A alone, closed loop)…');
     const capacityConnections = 10;
     const capacitySeconds = 2;
-    const capacityCpu = process.cpuUsage();
+    const capacityCpu = await stackCpu();
     const capacityRun = await aWorker.run({ url, headers: headersOf(tokens.a), body, connections: capacityConnections, durationSeconds: capacitySeconds, record: false });
-    const capacityUsed = process.cpuUsage(capacityCpu);
+    const capacityUsed = (await stackCpu()).total - capacityCpu.total;
     workerCpuMicros += capacityRun.workerCpuMicros;
     const capacityRejected = capacityRun.statuses['429'] ?? 0;
     rejections.stop();
 
-    const self = process.cpuUsage(selfBefore);
+    const self = (await stackCpu()).total - selfBefore.total;
     // Redis's CPU is this bench's load too; PostgreSQL's still counts as "other".
     const redisUsed = redisAtStart === undefined ? 0 : (await redisCpuMicros())! - redisAtStart;
-    const others = othersCpuShare(machineBefore, machineCpuMicros(), self.user + self.system, workerCpuMicros + redisUsed);
+    const others = othersCpuShare(machineBefore, machineCpuMicros(), self, workerCpuMicros + redisUsed);
 
     const phases = Object.fromEntries(PHASES.map((p) => [p, summarisePhase(runs.filter((r) => r.phase === p), aRate[p])])) as Record<Phase, PhaseSummary>;
     const { alone, atPlan, flood } = phases;
@@ -504,7 +530,7 @@ export async function runNoisyNeighbour({ config, scratch, settings, log }: Nois
       ok: capacityRun.ok,
       other: capacityRun.failed - capacityRejected,
       rejectedPerSecond: capacityRejected / capacityRun.elapsedSeconds,
-      cpuMicrosPerRejection: (capacityUsed.user + capacityUsed.system - capacityRun.ok * cpuMicrosPerOkRequest) / capacityRejected,
+      cpuMicrosPerRejection: (capacityUsed - capacityRun.ok * cpuMicrosPerOkRequest) / capacityRejected,
     };
     const p99RisePercent = ((flood.b.p99Ms - alone.b.p99Ms) / alone.b.p99Ms) * 100;
     const p50RisePercent = ((flood.b.p50Ms - alone.b.p50Ms) / alone.b.p50Ms) * 100;
@@ -554,6 +580,7 @@ export async function runNoisyNeighbour({ config, scratch, settings, log }: Nois
     for (const worker of workers) await worker.close();
     redis?.disconnect();
     await stack?.close();
+    await subgraphs?.close();
   }
 }
 
@@ -600,6 +627,9 @@ export function formatNoisy(r: NoisyNeighbourResult): string {
       `A's plan: bucket ${r.plans.a.bucketCapacity}, restore ${r.plans.a.restoreRate}/s, ${r.plans.a.maxConcurrency} in flight; ` +
       `B's plan: bucket ${r.plans.b.bucketCapacity}, restore ${r.plans.b.restoreRate}/s, ${r.plans.b.maxConcurrency} in flight`,
     `${r.settings.BENCH_NOISY_ROUNDS} rounds × 3 phases × ${r.settings.BENCH_NOISY_DURATION} s, open-loop paced load; latencies in ms at the client; CPU in % of one core`,
+    r.settings.BENCH_NOISY_TOPOLOGY === 'split'
+      ? 'topology: split — the gateway alone in the bench process, the three subgraphs in a child process; stack CPU is both, loop busy is the gateway\'s'
+      : 'topology: one process — gateway, subgraphs and (embedded) PGlite share one event loop, as `npm start` runs them',
     '',
     table,
     '',

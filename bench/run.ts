@@ -44,7 +44,8 @@
 // pairs per scenario, default 8), BENCH_CONNECTIONS (default 10), BENCH_USAGE_CONSUMER (default
 // false); for the noisy neighbour BENCH_NOISY_ROUNDS (default 4), BENCH_NOISY_DURATION (s per phase,
 // default 4), BENCH_NOISY_RATE (B's req/s, default 50), BENCH_NOISY_PLAN_RATE (A's plan in req/s,
-// default 10; A floods at ten times it).
+// default 10; A floods at ten times it), BENCH_NOISY_TOPOLOGY (one-process, default, or split: the
+// gateway alone in this process and the subgraphs in a child, as deployed; needs DATABASE_URL and REDIS_URL).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,10 +55,11 @@ import { z } from 'zod';
 import { DEV_ISSUER } from '../gateway/src/auth';
 import { startStack, type Stack } from '../scripts/stack';
 import type { TenantContext } from '../tenancy/context';
+import { loadConfig } from '../tenancy/config';
 import { issueDevToken } from '../tenancy/dev-issuer';
 import { DEMO_TENANTS, defaultSubject } from '../tenancy/seed';
 import { startBaseline, type Baseline } from './baseline';
-import { benchConfig, LoadGenerator, machineCpuMicros, machineInfo, modeOf, othersCpuShare, type Mode } from './harness';
+import { benchConfig, benchEnv, LoadGenerator, machineCpuMicros, machineInfo, modeOf, othersCpuShare, type Mode } from './harness';
 import { formatNoisy, noisySettingsSchema, runNoisyNeighbour, type NoisyNeighbourResult } from './noisy-neighbour';
 import { createScratchData, liftPlanLimits } from './scratch';
 import { formatSubscriptionScale, runSubscriptionScale, subscriptionSettingsSchema, type SubscriptionScaleResult } from './subscriptions';
@@ -252,10 +254,12 @@ async function runTenancy(keysDir: string): Promise<{ mode: Mode; valid: boolean
 async function runNoisy(keysDir: string): Promise<{ mode: Mode; result: NoisyNeighbourResult }> {
   const scratch = await createScratchData(process.env);
   try {
-    const config = benchConfig(keysDir, scratch, settings.BENCH_USAGE_CONSUMER);
+    const env = benchEnv(keysDir, scratch, settings.BENCH_USAGE_CONSUMER);
+    const config = loadConfig(env);
     const mode = modeOf(config);
-    console.log(`bench: noisy neighbour, starting a fresh stack (${mode.database}, ${mode.store} store)…`);
-    const result = await runNoisyNeighbour({ config, scratch, settings, log: (line) => console.log(`bench: ${line}`) });
+    const topology = settings.BENCH_NOISY_TOPOLOGY === 'split' ? ', gateway and subgraphs in two processes' : '';
+    console.log(`bench: noisy neighbour, starting a fresh stack (${mode.database}, ${mode.store} store${topology})…`);
+    const result = await runNoisyNeighbour({ config, env, scratch, settings, log: (line) => console.log(`bench: ${line}`) });
     console.log('');
     console.log(formatNoisy(result));
     return { mode, result };
