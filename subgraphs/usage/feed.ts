@@ -102,14 +102,21 @@ export function createQuotaFeed(options: QuotaFeedOptions) {
         feed = { subscribers: new Set(), lastRefreshAt: 0, refreshing: false, dirty: false };
         feeds.set(tenantId, feed);
       }
-      const subscriber = (row: QuotaRow) => void push(row).catch(() => {});
+      // A change heard while the first snapshot is read refreshes the feed, and that newer snapshot can
+      // reach this subscriber before the first one does: the first is then stale and is not pushed
+      // (pushed after it, it would stay on the dashboard until the tenant's next change).
+      let pushed = false;
+      const subscriber = (row: QuotaRow) => {
+        pushed = true;
+        void push(row).catch(() => {});
+      };
       feed.subscribers.add(subscriber);
       try {
         // The first value at once: the last snapshot if this instance has one, else a fresh read.
         const first = feed.last ?? (await snapshot(tenantId));
         if (!first) throw notFound('Tenant');
         feed.last ??= first;
-        await push(first);
+        if (!pushed) await push(first);
         await stop;
       } catch (error) {
         stop(error);
