@@ -62,7 +62,9 @@ export async function startBaseline(options: BaselineOptions): Promise<Baseline>
       private readonly subgraph: string,
       url: string,
     ) {
-      super({ url });
+      // The same subgraph fetcher as ours (gateway/src/subgraph-fetch.ts), so the comparison measures
+      // the tenancy layer, not a choice of HTTP client.
+      super({ url, fetcher: fetch });
     }
 
     override willSendRequest({ request }: GraphQLDataSourceProcessOptions) {
