@@ -1,6 +1,6 @@
 // What the bench's scenarios share: the stack's configuration, the load worker child process, and the
 // machine-wide CPU counters used to tell the bench's own load from other processes'.
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,10 @@ export class SubgraphsProcess {
     return new SubgraphsProcess(child, { pets, tenants, usage });
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** The child's CPU time (µs) and event-loop active / idle time (ms) so far. */
   usage(): Promise<{ micros: number; eluActiveMs: number; eluIdleMs: number }> {
     const id = this.nextId++;
@@ -108,6 +112,10 @@ export class LoadGenerator {
   private readonly child: ChildProcess;
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
 
   constructor() {
     // execArgv is inherited, so the child runs under the same tsx loader as this process.
@@ -177,4 +185,9 @@ export function othersCpuShare(before: { busy: number; total: number }, after: {
 
 export function machineInfo() {
   return { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` };
+}
+
+/** Restricts a process and all its threads to the given CPUs (Linux `taskset`, e.g. "0" or "0-2"). */
+export function pinToCpus(pid: number, cpuList: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
 }

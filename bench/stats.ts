@@ -1,0 +1,83 @@
+// Interval estimates for the bench's percentile comparisons. A p99 from a few thousand latencies on a
+// shared 2-core VM moves by tens of percent between identical rounds (a GC pause or a descheduled
+// thread delays several consecutive requests), so a point estimate alone cannot say whether a 10 %
+// rise is there. The round is the unit of resampling: rounds are drawn with replacement and their
+// latencies pooled (a block bootstrap), which keeps the hiccups that hit neighbouring requests together.
+
+/** Nearest-rank percentile of unsorted samples. */
+function percentileOf(samples: Float64Array, p: number): number {
+  const sorted = samples.slice().sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** A small seeded generator (mulberry32): the same rounds give the same interval on every run. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function resample(rounds: number[][], next: () => number): Float64Array {
+  const drawn: number[][] = [];
+  let size = 0;
+  for (let i = 0; i < rounds.length; i++) {
+    const round = rounds[Math.floor(next() * rounds.length)]!;
+    drawn.push(round);
+    size += round.length;
+  }
+  const pooled = new Float64Array(size);
+  let at = 0;
+  for (const round of drawn) {
+    pooled.set(round, at);
+    at += round.length;
+  }
+  return pooled;
+}
+
+export interface RiseInterval {
+  /** The rise of the pooled percentile, in percent of the baseline's. */
+  estimate: number;
+  /** Central interval of the resampled rises (95 % by default), in percent. */
+  low: number;
+  high: number;
+}
+
+/**
+ * How much the `p`th percentile of `test` rises over that of `base`, with a bootstrap interval: each
+ * side's rounds (arrays of latencies) are resampled independently `iterations` times.
+ */
+export function percentileRise(base: number[][], test: number[][], options: { p?: number; iterations?: number; confidence?: number; seed?: number } = {}): RiseInterval {
+  const { p = 99, iterations = 2000, confidence = 0.95, seed = 1 } = options;
+  if (base.length === 0 || test.length === 0) throw new Error('percentileRise needs at least one round on each side');
+  const rise = (b: Float64Array, t: Float64Array) => {
+    const reference = percentileOf(b, p);
+    return ((percentileOf(t, p) - reference) / reference) * 100;
+  };
+  const estimate = rise(Float64Array.from(base.flat()), Float64Array.from(test.flat()));
+  const next = random(seed);
+  const rises = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) rises[i] = rise(resample(base, next), resample(test, next));
+  rises.sort();
+  const tail = (1 - confidence) / 2;
+  return {
+    estimate,
+    low: rises[Math.floor(tail * (iterations - 1))]!,
+    high: rises[Math.ceil((1 - tail) * (iterations - 1))]!,
+  };
+}
+
+/**
+ * A target "rises by less than `limit` percent" judged on the interval: met when the whole interval
+ * is below the limit, not met when it is wholly above, unresolved when the limit lies inside it (this
+ * run cannot tell).
+ */
+export function judgeRise(interval: RiseInterval, limit: number): 'met' | 'not met' | 'unresolved' {
+  if (interval.high < limit) return 'met';
+  if (interval.low >= limit) return 'not met';
+  return 'unresolved';
+}

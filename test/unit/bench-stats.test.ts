@@ -1,0 +1,48 @@
+// The bench's interval estimate for a percentile's rise (bench/stats.ts): pure logic, on synthetic rounds.
+import { describe, expect, it } from 'vitest';
+import { judgeRise, percentileRise } from '../../bench/stats';
+
+/** `count` rounds of `size` latencies: a body around `typical` ms and 3 % slow ones (about 3x) per round. */
+function rounds(count: number, size: number, typical: number, seed: number): number[][] {
+  let state = seed >>> 0; // xorshift32
+  const next = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+  return Array.from({ length: count }, () => Array.from({ length: size }, () => (next() < 0.03 ? typical * (3 + 0.3 * next()) : typical * (0.8 + 0.4 * next()))));
+}
+
+describe('percentile rise with a bootstrap interval over rounds', () => {
+  it('finds no rise when both sides come from the same distribution, and judges a 10 % limit met', () => {
+    const base = rounds(10, 200, 10, 1);
+    const same = rounds(10, 200, 10, 2);
+    const interval = percentileRise(base, same);
+    expect(Math.abs(interval.estimate)).toBeLessThan(5);
+    expect(interval.low).toBeLessThan(5);
+    expect(interval.high).toBeGreaterThan(-5);
+    expect(judgeRise(interval, 10)).toBe('met');
+    expect(interval.low).toBeLessThanOrEqual(interval.estimate);
+    expect(interval.high).toBeGreaterThanOrEqual(interval.estimate);
+  });
+
+  it('finds a 50 % rise and judges a 10 % limit as not met, and a 100 % limit as met', () => {
+    const base = rounds(10, 200, 10, 1);
+    const slower = rounds(10, 200, 15, 3);
+    const interval = percentileRise(base, slower);
+    expect(interval.low).toBeGreaterThan(10);
+    expect(interval.estimate).toBeGreaterThan(25);
+    expect(interval.estimate).toBeLessThan(80);
+    expect(judgeRise(interval, 10)).toBe('not met');
+    expect(judgeRise(interval, 100)).toBe('met');
+  });
+
+  it('calls a limit inside the interval unresolved, and is the same on every run (seeded)', () => {
+    const interval = { estimate: 5, low: -20, high: 30 };
+    expect(judgeRise(interval, 10)).toBe('unresolved');
+    const base = rounds(4, 50, 10, 7);
+    const test = rounds(4, 50, 11, 8);
+    expect(percentileRise(base, test)).toEqual(percentileRise(base, test));
+  });
+});
