@@ -4,7 +4,7 @@ import { ErrorCode, ensureGraphQLError, graphQLError } from '../../tenancy/error
 import { sendGraphQLError } from '../../tenancy/http';
 import type { Logger } from '../../tenancy/logger';
 import type { SubscriptionEngine } from './subscriptions';
-import type { Session } from './websocket';
+import type { Credentials, Session } from './websocket';
 
 /** Which streaming protocol an Accept header asks for, if any. */
 export function streamProtocolOf(accept: string | undefined): 'multipart' | 'sse' | undefined {
@@ -41,6 +41,18 @@ export interface HttpSubscriptionOptions {
   logger: Logger;
   /** Multipart heartbeat (an empty `{}` part) interval. @default 5_000 ms, as the protocol asks */
   heartbeatMs?: number;
+  /** Authentication and tenant resolution again, for a stream whose tenant changed (as for sockets). */
+  authenticate?: (credentials: Credentials) => Promise<Session>;
+  /** Subscribes to tenant changes (tenant-resolution.ts onChanged); returns the unsubscribe. */
+  onTenantChanged?: (listener: (slug: string) => void) => () => void;
+}
+
+/** An open stream, as a tenant change finds it. */
+interface OpenStream {
+  credentials: Credentials;
+  session: Session;
+  /** Ends the stream with a transport-level error (the tenant may no longer be used). */
+  end(error: { message: string; code: string }): void;
 }
 
 /**
@@ -49,16 +61,42 @@ export interface HttpSubscriptionOptions {
  * for a transport-level end) and Server-Sent Events (graphql-sse's distinct-connections format: `next`
  * events, then `complete`). A refusal (validation, cost, rate, quota) is an ordinary JSON error
  * response with its HTTP status and Retry-After, before any stream starts.
+ *
+ * Like a socket, an open stream follows its tenant: when the tenant changes anywhere (suspended,
+ * re-planned), its credentials are checked again at once; a tenant that may no longer be used ends
+ * the stream with a FORBIDDEN (or UNAUTHENTICATED) error, new limits reach the stream's slot renewals.
  */
 export function createHttpSubscriptions(options: HttpSubscriptionOptions) {
-  const { engine, logger, heartbeatMs = 5_000 } = options;
+  const { engine, logger, heartbeatMs = 5_000, authenticate } = options;
+  const openBySlug = new Map<string, Set<OpenStream>>();
 
-  return async function serveSubscription(
+  const stopWatching = authenticate
+    ? options.onTenantChanged?.(async (slug) => {
+        const open = openBySlug.get(slug);
+        if (!open) return;
+        for (const stream of [...open]) {
+          try {
+            const fresh = await authenticate(stream.credentials);
+            // Limits are shared by reference with the stream's slot renewals (subscriptions.ts).
+            Object.assign(stream.session.limits, fresh.limits);
+            stream.session.persistedOperations = fresh.persistedOperations;
+          } catch (thrown) {
+            const error = ensureGraphQLError(thrown);
+            const code = String(error.extensions.code);
+            // Anything else (the registry briefly away) leaves the stream as it was.
+            if (code === ErrorCode.FORBIDDEN || code === ErrorCode.UNAUTHENTICATED) stream.end({ message: error.message, code });
+          }
+        }
+      })
+    : undefined;
+
+  async function serveSubscription(
     req: IncomingMessage,
     res: ServerResponse,
     protocol: 'multipart' | 'sse',
     session: Session,
     request: StreamRequest & { document: DocumentNode },
+    credentials?: Credentials,
   ): Promise<void> {
     const variables = request.variables;
     if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) {
@@ -86,6 +124,21 @@ export function createHttpSubscriptions(options: HttpSubscriptionOptions) {
     const closed = () => void stream.return(undefined);
     req.socket.once('close', closed);
     res.once('close', closed);
+    let endedWith: { message: string; code: string } | undefined;
+    const open: OpenStream = {
+      credentials: credentials!,
+      session,
+      end(error) {
+        endedWith ??= error;
+        closed();
+      },
+    };
+    const slug = session.tenant.tenantSlug;
+    if (credentials) {
+      let set = openBySlug.get(slug);
+      if (!set) openBySlug.set(slug, (set = new Set()));
+      set.add(open);
+    }
     let heartbeat: NodeJS.Timeout;
     if (protocol === 'multipart') {
       res.writeHead(200, {
@@ -112,7 +165,28 @@ export function createHttpSubscriptions(options: HttpSubscriptionOptions) {
     } finally {
       clearInterval(heartbeat);
       req.socket.off('close', closed);
+      const set = openBySlug.get(slug);
+      set?.delete(open);
+      if (set?.size === 0) openBySlug.delete(slug);
+      if (endedWith && !res.writableEnded) {
+        const errors = [{ message: endedWith.message, extensions: { code: endedWith.code } }];
+        if (protocol === 'multipart') res.write(part({ payload: null, errors }));
+        else res.write(`event: next\ndata: ${JSON.stringify({ errors })}\n\n`);
+      }
       if (!res.writableEnded) res.end(protocol === 'multipart' ? `\r\n--${BOUNDARY}--\r\n` : 'event: complete\ndata:\n\n');
     }
+  }
+
+  return {
+    serve: serveSubscription,
+    /** Open streams (tests, metrics). */
+    get open(): number {
+      let count = 0;
+      for (const set of openBySlug.values()) count += set.size;
+      return count;
+    },
+    close(): void {
+      stopWatching?.();
+    },
   };
 }

@@ -246,7 +246,12 @@ export async function createGateway(options: GatewayOptions) {
     },
   });
   const dataSources = Object.fromEntries(Object.entries(subgraphUrls).map(([name, url]) => [name, new TenantContextDataSource(name, url)]));
-  const serveHttpSubscription = createHttpSubscriptions({ engine: subscriptions, logger });
+  const httpSubscriptions = createHttpSubscriptions({
+    engine: subscriptions,
+    logger,
+    authenticate: (credentials) => authenticate(credentials),
+    onTenantChanged: (listener) => tenants.onChanged(listener),
+  });
   const socketGauge = new Gauge({ name: 'gateway_websocket_connections', help: 'Open graphql-ws connections', registers: [metrics.registry] });
   const subscriptionGauge = new Gauge({
     name: 'gateway_subscriptions_active',
@@ -288,15 +293,16 @@ export async function createGateway(options: GatewayOptions) {
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', requestId);
     let session: Awaited<ReturnType<typeof authenticate>>;
+    const header = req.headers['x-tenant-id'];
+    const credentials: Credentials = {
+      authorization: req.headers.authorization,
+      tenantHeader: typeof header === 'string' ? header.trim().toLowerCase() || undefined : undefined,
+      host: req.headers.host,
+      pathSlug,
+      requestId,
+    };
     try {
-      const header = req.headers['x-tenant-id'];
-      session = await authenticate({
-        authorization: req.headers.authorization,
-        tenantHeader: typeof header === 'string' ? header.trim().toLowerCase() || undefined : undefined,
-        host: req.headers.host,
-        pathSlug,
-        requestId,
-      });
+      session = await authenticate(credentials);
     } catch (thrown) {
       const error = ensureGraphQLError(thrown);
       const code = String(error.extensions.code);
@@ -330,7 +336,7 @@ export async function createGateway(options: GatewayOptions) {
           }
           const request = { ...(body as StreamRequest), query: resolved.query };
           const document = subscriptionDocumentOf(request);
-          if (document) return serveHttpSubscription(req, res, protocol, session, { ...request, document });
+          if (document) return httpSubscriptions.serve(req, res, protocol, session, { ...request, document }, credentials);
         }
       }
       const request: EndpointRequest = {
@@ -430,6 +436,7 @@ export async function createGateway(options: GatewayOptions) {
     subscriptions,
     async stop() {
       sockets.close();
+      httpSubscriptions.close();
       await subscriptions.close();
       await apollo.stop();
       await tenants.stop();

@@ -263,4 +263,49 @@ describe('a tenant changed while its sockets are open', () => {
       await suspend('ACTIVE');
     }
   });
+
+  for (const accept of ['multipart/mixed;subscriptionSpec="1.0"', 'text/event-stream']) {
+    it(`ends an HTTP stream (${accept.split(';')[0]}) with FORBIDDEN when the tenant is suspended`, async () => {
+      const token = await stack.token('fluffy-friends');
+      const operator = await stack.token('acme-pets', { roles: ['platform-admin'] });
+      const suspend = (status: string) =>
+        stack.gql(`mutation { setTenantStatus(status: ${status}) { status } }`, { token: operator, headers: { 'x-tenant-id': 'fluffy-friends' } });
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), 6_000);
+      try {
+        const response = await fetch(stack.urls.gateway!, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept, authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: QUOTA }),
+          signal: controller.signal,
+        });
+        expect(response.status).toBe(200);
+        const reader = response.body!.getReader();
+        const decoder = new TextDecoder();
+        let text = '';
+        let suspended = false;
+        let ended = false;
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) {
+            ended = true;
+            break;
+          }
+          text += decoder.decode(value, { stream: true });
+          if (!suspended && text.includes('"quotaStatus"')) {
+            suspended = true;
+            expect((await suspend('SUSPENDED')).body.data.setTenantStatus.status).toBe('SUSPENDED');
+          }
+        }
+        // The server ended the stream (no abort), after a transport-level FORBIDDEN error.
+        expect(ended).toBe(true);
+        expect(text).toMatch(/"code":"FORBIDDEN"/);
+        expect(text).toMatch(/suspended/i);
+        expect(text.trimEnd()).toMatch(accept.startsWith('multipart') ? /--graphql--$/ : /event: complete\ndata:$/);
+      } finally {
+        clearTimeout(timer);
+        await suspend('ACTIVE');
+      }
+    });
+  }
 });
