@@ -190,6 +190,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
         manifestRequired: config.NODE_ENV === 'production',
       },
       maxSubscriptionsPerConnection: config.SUBSCRIPTION_MAX_PER_CONNECTION,
+      maxSocketsPerTenant: config.SOCKET_MAX_PER_TENANT,
     });
     const running = await gateway.listen(config.GATEWAY_PORT, config.HOST);
     urls.gateway = running.url;

@@ -55,6 +55,8 @@ const schema = z.object({
   QUOTA_FEED_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   /** Most operations (subscriptions, queries in flight) one WebSocket connection may run at once. */
   SUBSCRIPTION_MAX_PER_CONNECTION: z.coerce.number().int().min(1).max(1_000).default(20),
+  /** WebSocket connections one tenant may hold open on one gateway instance (0: no limit). */
+  SOCKET_MAX_PER_TENANT: z.coerce.number().int().min(0).max(10_000_000).default(5_000),
   // Edge limits of the gateway (gateway/src/edge-limits.ts, docs/edge-hardening.md).
   /** Largest GraphQL document, in UTF-8 bytes of the query string. */
   GRAPHQL_MAX_DOCUMENT_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),

@@ -71,6 +71,8 @@ export interface GatewayOptions {
   persistedOperations?: Omit<PersistedOperationsOptions, 'logger'>;
   /** Most operations one WebSocket connection may run at once. @default 20 */
   maxSubscriptionsPerConnection?: number;
+  /** WebSocket connections one tenant may hold open on this gateway (websocket.ts). @default 0: no limit */
+  maxSocketsPerTenant?: number;
 }
 
 
@@ -253,6 +255,12 @@ export async function createGateway(options: GatewayOptions) {
     onTenantChanged: (listener) => tenants.onChanged(listener),
   });
   const socketGauge = new Gauge({ name: 'gateway_websocket_connections', help: 'Open graphql-ws connections', registers: [metrics.registry] });
+  const socketRefusals = new Counter({
+    name: 'gateway_websocket_refused_total',
+    help: 'graphql-ws connections refused for a gateway limit, by reason (tenant_connections: SOCKET_MAX_PER_TENANT)',
+    labelNames: ['reason'],
+    registers: [metrics.registry],
+  });
   const subscriptionGauge = new Gauge({
     name: 'gateway_subscriptions_active',
     help: 'Subscriptions streaming (WebSocket and HTTP)',
@@ -413,6 +421,8 @@ export async function createGateway(options: GatewayOptions) {
     },
     logger,
     maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
+    maxConnectionsPerTenant: options.maxSocketsPerTenant,
+    onRefused: (why) => socketRefusals.inc({ reason: why }),
     onConnectionsChanged: (open) => socketGauge.set(open),
     onTenantChanged: (listener) => tenants.onChanged(listener),
   });

@@ -44,6 +44,15 @@ export interface GatewayWebSocketOptions {
   logger: Logger;
   /** @default 20 */
   maxSubscriptionsPerConnection?: number;
+  /**
+   * Acknowledged connections one tenant may hold open on this gateway at once (0: no limit). The next
+   * is closed with 1013 (Try Again Later), which clients retry with back-off. Subscriptions are bounded
+   * by the plan's concurrency already (each holds a slot); this bounds the sockets themselves, so one
+   * tenant cannot take every file descriptor of a gateway. @default 0
+   */
+  maxConnectionsPerTenant?: number;
+  /** A connection refused for a limit of this module (metrics). */
+  onRefused?: (reason: 'tenant_connections') => void;
   /** Time a client has to send connection_init. @default 3_000 ms (graphql-ws's own default) */
   connectionInitWaitTimeoutMs?: number;
   /** @default 1 MiB */
@@ -60,6 +69,9 @@ type ConnectionState = {
   expiry: NodeJS.Timeout;
   operations: number;
 };
+
+/** WebSocket close code 1013, Try Again Later (RFC 6455's registry): a limit that will pass. */
+const TRY_AGAIN_LATER = 1013;
 
 /** How long before the token's expiry a socket is closed (see onConnect). */
 const EXPIRY_MARGIN_MS = 500;
@@ -83,7 +95,7 @@ function authorizationOf(params: Record<string, unknown> | undefined): string | 
  * engine; queries and mutations run as over HTTP.
  */
 export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
-  const { server, route, authenticate, prepare, engine, execute, logger, maxSubscriptionsPerConnection = 20, onConnectionsChanged } = options;
+  const { server, route, authenticate, prepare, engine, execute, logger, maxSubscriptionsPerConnection = 20, maxConnectionsPerTenant = 0, onConnectionsChanged } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 1024 * 1024 });
   server.on('upgrade', (req, socket, head) => {
     const routed = route(new URL(req.url ?? '/', 'http://gateway').pathname);
@@ -146,9 +158,16 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
             requestId: randomUUID(),
           };
           const session = await authenticate(credentials);
+          const tenantConnections = bySlug(session.tenant.tenantSlug);
+          if (maxConnectionsPerTenant > 0 && tenantConnections.size >= maxConnectionsPerTenant) {
+            options.onRefused?.('tenant_connections');
+            logger.debug({ tenant: session.tenant.tenantSlug, open: tenantConnections.size }, 'socket refused: the tenant holds its maximum of connections');
+            socket.close(TRY_AGAIN_LATER, reason(`Try again later: this tenant already holds ${maxConnectionsPerTenant} connections to this gateway`));
+            return false;
+          }
           ctx.extra.session = session;
           ctx.extra.credentials = credentials;
-          bySlug(session.tenant.tenantSlug).add(ctx.extra as ConnectionState & { socket: WebSocket });
+          tenantConnections.add(ctx.extra as ConnectionState & { socket: WebSocket });
           // Closed a little before the token's expiry, so the 4401 always reaches the client before the
           // streams themselves end at the expiry (they would otherwise complete first, which a client
           // cannot tell from a normal end, and not reconnect with a fresh token).
@@ -217,7 +236,12 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
       },
       onClose(ctx) {
         clearTimeout(ctx.extra.expiry);
-        if (ctx.extra.session) connectionsOf.get(ctx.extra.session.tenant.tenantSlug)?.delete(ctx.extra as ConnectionState & { socket: WebSocket });
+        if (ctx.extra.session) {
+          const slug = ctx.extra.session.tenant.tenantSlug;
+          const set = connectionsOf.get(slug);
+          set?.delete(ctx.extra as ConnectionState & { socket: WebSocket });
+          if (set?.size === 0) connectionsOf.delete(slug);
+        }
       },
     },
     wss,
