@@ -291,7 +291,10 @@ export async function createGateway(options: GatewayOptions) {
       },
       limits: record.limits,
       expiresAt: claims.expiresAt * 1000,
-      persistedOperations: record.persistedOperations,
+      // A tenant's policy binds the tenant's own clients; an operator acting on the tenant (who may
+      // also act on a suspended one) is not locked out by it. The gateway-wide
+      // PERSISTED_OPERATIONS=require still applies to everyone (persisted-operations.ts).
+      persistedOperations: claims.roles.includes('platform-admin') ? 'allow' : record.persistedOperations,
     };
   }
 

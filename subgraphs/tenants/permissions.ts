@@ -20,6 +20,8 @@ export const permissions = {
     setTenantLimits: isPlatformAdminRule,
     revertTenantLimits: isPlatformAdminRule,
     setPlanLimits: isPlatformAdminRule,
+    setTenantPersistedOperations: isPlatformAdminRule,
+    setPlanPersistedOperations: isPlatformAdminRule,
   },
   // Field by field, so that a field added to Tenant stays denied until someone gives it a rule.
   Tenant: {
@@ -33,6 +35,8 @@ export const permissions = {
     limits: isAdmin,
     limitOverrides: isAdmin,
     limitHistory: isAdmin,
+    persistedOperations: isAdmin,
+    persistedOperationsOverride: isAdmin,
   },
   User: isViewer,
   ConfigEntry: isMember,
@@ -47,6 +51,7 @@ export const permissions = {
     allowedRanges: isViewer,
     createdAt: isViewer,
     createdBy: isPlatformAdminRule,
+    persistedOperations: isViewer,
   },
   LimitOverrides: isAdmin,
   LimitChange: isAdmin,

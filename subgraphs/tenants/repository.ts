@@ -10,7 +10,13 @@ export interface TenantRow {
   status: TenantStatus;
   isolation: IsolationTier;
   createdAt: Date;
+  /** The tenant's own persisted-operation policy; null: its plan's applies. */
+  persistedOperations: PersistedOperationsPolicy | null;
+  /** Its plan's policy. */
+  planPersistedOperations: PersistedOperationsPolicy;
 }
+/** db/migrations/0005: whether a tenant may send documents of its own, or only persisted operations. */
+export type PersistedOperationsPolicy = 'allow' | 'require';
 export interface UserRow {
   id: string;
   tenantId: string;
@@ -25,7 +31,8 @@ export interface ConfigRow {
   updatedAt: Date;
 }
 
-const TENANT = `id, slug, name, plan, status, isolation, created_at AS "createdAt"`;
+const TENANT = `id, slug, name, plan, status, isolation, created_at AS "createdAt", persisted_operations AS "persistedOperations",
+  (SELECT p.persisted_operations FROM plans p WHERE p.name = tenants.plan) AS "planPersistedOperations"`;
 const USER = `id, tenant_id AS "tenantId", email, name, role, created_at AS "createdAt"`;
 
 export async function tenantsByIds(q: Queryable, ids: readonly string[]): Promise<TenantRow[]> {
@@ -79,6 +86,18 @@ export async function insertTenant(
   return created;
 }
 
+/** Inside a platform-admin transaction: the tenant's own persisted-operation policy (null: its plan's). */
+export async function setTenantPersistedOperations(q: Queryable, id: string, policy: PersistedOperationsPolicy | null): Promise<TenantRow | null> {
+  const { rows } = await q.query<TenantRow>(`UPDATE tenants SET persisted_operations = $2 WHERE id = $1 RETURNING ${TENANT}`, [id, policy]);
+  return rows[0] ?? null;
+}
+
+/** Inside a platform-admin transaction: a plan's persisted-operation policy; false when there is no such plan. */
+export async function setPlanPersistedOperations(q: Queryable, plan: Plan, policy: PersistedOperationsPolicy): Promise<boolean> {
+  const { rows } = await q.query<{ name: string }>(`UPDATE plans SET persisted_operations = $2 WHERE name = $1 RETURNING name`, [plan, policy]);
+  return rows.length > 0;
+}
+
 export async function setTenantStatus(q: Queryable, id: string, status: TenantStatus): Promise<TenantRow | null> {
   const { rows } = await q.query<TenantRow>(`UPDATE tenants SET status = $2 WHERE id = $1 RETURNING ${TENANT}`, [id, status]);
   return rows[0] ?? null;
@@ -102,6 +121,8 @@ export interface PlanVersionRow {
   allowedRanges: LimitRanges;
   createdAt: Date;
   createdBy: string;
+  /** The plan's current persisted-operation policy; null on a past version (it is not versioned). */
+  persistedOperations: PersistedOperationsPolicy | null;
 }
 export interface LimitChangeRow {
   version: number;
@@ -196,7 +217,7 @@ export async function limitRanges(q: Queryable, plans: readonly Plan[]): Promise
 /** The current version of each plan (or of one), ordered from the smallest plan up. */
 export async function currentPlans(q: Queryable, options: { plan?: Plan; forUpdate?: boolean } = {}): Promise<PlanVersionRow[]> {
   const { rows } = await q.query<Record<string, unknown>>(
-    `SELECT p.name, p.version, ${limitColumns('p')},
+    `SELECT p.name, p.version, ${limitColumns('p')}, p.persisted_operations AS "persistedOperations",
             coalesce(v.created_at, now()) AS "createdAt", coalesce(v.created_by, 'unknown') AS "createdBy"
      FROM plans p LEFT JOIN plan_versions v ON v.plan = p.name AND v.version = p.version
      WHERE $1::text IS NULL OR p.name = $1
@@ -226,6 +247,7 @@ async function withRanges(q: Queryable, rows: Record<string, unknown>[]): Promis
     allowedRanges: ranges.get(row.name as Plan)!,
     createdAt: row.createdAt as Date,
     createdBy: String(row.createdBy),
+    persistedOperations: (row.persistedOperations as PersistedOperationsPolicy | undefined) ?? null,
   }));
 }
 

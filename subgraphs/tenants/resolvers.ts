@@ -82,6 +82,8 @@ async function findUser(ctx: TenantsContext, id: string) {
   return user;
 }
 
+const policyEnum = (policy: repo.PersistedOperationsPolicy) => (policy === 'require' ? 'REQUIRE' : 'ALLOW');
+
 export function createResolvers(tenantChanged: TenantChanged): Resolvers {
   return {
     Query: {
@@ -190,6 +192,28 @@ export function createResolvers(tenantChanged: TenantChanged): Resolvers {
         await announceAll(tenantChanged, slugs);
         return definition;
       },
+      async setTenantPersistedOperations(_root, { policy }, ctx) {
+        const value = policy ? (policy.toLowerCase() as repo.PersistedOperationsPolicy) : null;
+        const updated = await ctx.withPlatformAdmin((q) => repo.setTenantPersistedOperations(q, ctx.tenant.tenantId, value));
+        if (!updated) throw notFound('Tenant');
+        ctx.logger.info(
+          { audit: 'tenant_persisted_operations_changed', slug: updated.slug, policy: value ?? 'plan', by: ctx.tenant.subject },
+          'tenant persisted-operation policy changed',
+        );
+        await tenantChanged(updated.slug);
+        return updated;
+      },
+      async setPlanPersistedOperations(_root, { plan: name, policy }, ctx) {
+        const value = policy.toLowerCase() as repo.PersistedOperationsPolicy;
+        const { definition, slugs } = await ctx.withPlatformAdmin(async (q) => {
+          if (!(await repo.setPlanPersistedOperations(q, name, value))) throw notFound('Plan');
+          const [definition] = await repo.currentPlans(q, { plan: name });
+          return { definition: definition!, slugs: await repo.slugsOnPlan(q, name) };
+        });
+        ctx.logger.info({ audit: 'plan_persisted_operations_changed', plan: name, policy: value, tenants: slugs.length, by: ctx.tenant.subject }, 'plan persisted-operation policy changed');
+        await announceAll(tenantChanged, slugs);
+        return definition;
+      },
     },
     Tenant: {
       __resolveReference: (ref, ctx) => findTenant(ctx, ref.id),
@@ -204,9 +228,12 @@ export function createResolvers(tenantChanged: TenantChanged): Resolvers {
       // A tenant never overridden has no row: every limit is the plan's.
       limitOverrides: async (tenant, _args, ctx) => (await ctx.loaders.overridesByTenantId.load(tenant.id)) ?? NO_OVERRIDES,
       limitHistory: (tenant, { first }, ctx) => ctx.withTenant((q) => repo.limitHistory(q, tenant.id, pageSize(first, 50))),
+      persistedOperations: (tenant) => policyEnum(tenant.persistedOperations ?? tenant.planPersistedOperations),
+      persistedOperationsOverride: (tenant) => (tenant.persistedOperations ? policyEnum(tenant.persistedOperations) : null),
     },
     PlanDefinition: {
       createdAt: (plan) => plan.createdAt.toISOString(),
+      persistedOperations: (plan) => (plan.persistedOperations ? policyEnum(plan.persistedOperations) : null),
     },
     LimitChange: {
       kind: (change) => (change.action === 'set' ? 'SET' : 'REVERT'),

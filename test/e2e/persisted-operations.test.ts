@@ -155,6 +155,64 @@ describe('persisted-operation policy', () => {
   });
 });
 
+describe('the policy through the API (platform-admin)', () => {
+  afterEach(async () => {
+    await setPolicy({ plan: 'free' }, 'allow');
+    await setPolicy({ plan: 'pro' }, 'allow');
+    await setPolicy({ tenant: 'acme-pets' }, null);
+    await setPolicy({ tenant: 'fluffy-friends' }, null);
+  });
+  const operator = () => stack.token('acme-pets', { roles: ['platform-admin'] });
+  const asOperator = async (query: string, slug: string) => stack.gql(query, { token: await operator(), headers: { 'x-tenant-id': slug } });
+
+  it("sets a tenant's own policy, applied by every gateway at once, and clears it back to its plan's", async () => {
+    const set = await asOperator('mutation { setTenantPersistedOperations(policy: REQUIRE) { slug persistedOperations persistedOperationsOverride } }', 'fluffy-friends');
+    expect(set.body.data.setTenantPersistedOperations).toEqual({ slug: 'fluffy-friends', persistedOperations: 'REQUIRE', persistedOperationsOverride: 'REQUIRE' });
+
+    // No cache to wait for: the change is announced to the gateways.
+    const fluffy = await stack.token('fluffy-friends');
+    const refused = await stack.gql('{ currentTenant { slug } }', { token: fluffy });
+    expect(refused.status).toBe(403);
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_REQUIRED');
+    expect((await post({ extensions: persisted(CURRENT_TENANT) }, fluffy)).body.data.currentTenant.slug).toBe('fluffy-friends');
+    // acme-pets is untouched.
+    expect((await stack.gql('{ currentTenant { slug } }', { token: await stack.token('acme-pets') })).body.data.currentTenant.slug).toBe('acme-pets');
+
+    // The operator is not locked out by the tenant's policy: it reads and clears it with documents of its own.
+    const read = await asOperator('{ currentTenant { persistedOperations persistedOperationsOverride } }', 'fluffy-friends');
+    expect(read.body.data.currentTenant).toEqual({ persistedOperations: 'REQUIRE', persistedOperationsOverride: 'REQUIRE' });
+    const cleared = await asOperator('mutation { setTenantPersistedOperations(policy: null) { persistedOperations persistedOperationsOverride } }', 'fluffy-friends');
+    expect(cleared.body.data.setTenantPersistedOperations).toEqual({ persistedOperations: 'ALLOW', persistedOperationsOverride: null });
+    expect((await stack.gql('{ currentTenant { slug } }', { token: fluffy })).body.data.currentTenant.slug).toBe('fluffy-friends');
+  });
+
+  it("sets a plan's policy for its tenants without their own, and shows it in the price list", async () => {
+    const set = await asOperator('mutation { setPlanPersistedOperations(plan: free, policy: REQUIRE) { name persistedOperations } }', 'acme-pets');
+    expect(set.body.data.setPlanPersistedOperations).toEqual({ name: 'free', persistedOperations: 'REQUIRE' });
+    const acme = await stack.token('acme-pets');
+    expect((await stack.gql('{ currentTenant { slug } }', { token: acme })).body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_REQUIRED');
+    // fluffy-friends is on pro.
+    const fluffy = await stack.token('fluffy-friends');
+    const plans = await stack.gql('{ plans { name persistedOperations } currentTenant { persistedOperations } }', { token: fluffy });
+    expect(plans.body.data.plans).toEqual(expect.arrayContaining([{ name: 'free', persistedOperations: 'REQUIRE' }, { name: 'pro', persistedOperations: 'ALLOW' }]));
+    expect(plans.body.data.currentTenant.persistedOperations).toBe('ALLOW');
+    // A tenant's own ALLOW wins over its plan's REQUIRE.
+    await asOperator('mutation { setTenantPersistedOperations(policy: ALLOW) { slug } }', 'acme-pets');
+    expect((await stack.gql('{ currentTenant { slug } }', { token: acme })).body.data.currentTenant.slug).toBe('acme-pets');
+  });
+
+  it('refuses both mutations to anyone but a platform-admin, and changes nothing', async () => {
+    const admin = await stack.token('acme-pets');
+    const tenantPolicy = await stack.gql('mutation { setTenantPersistedOperations(policy: REQUIRE) { slug } }', { token: admin });
+    expect(tenantPolicy.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const planPolicy = await stack.gql('mutation { setPlanPersistedOperations(plan: free, policy: REQUIRE) { name } }', { token: admin });
+    expect(planPolicy.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const { rows } = await stack.db.transaction({}, (q) => q.query<{ persisted_operations: string }>('SELECT persisted_operations FROM registry_tenant_by_slug($1)', ['acme-pets']));
+    expect(rows[0]!.persisted_operations).toBe('allow');
+    expect((await stack.gql('{ currentTenant { slug } }', { token: admin })).body.data.currentTenant.slug).toBe('acme-pets');
+  });
+});
+
 describe('subscriptions under the same policy and limits', () => {
   afterEach(() => setPolicy({ tenant: 'acme-pets' }, null));
 

@@ -42,6 +42,13 @@ export type LimitChangeKind =
   /** revertTenantLimits */
   | 'REVERT';
 
+/** Whether a tenant's clients may send GraphQL documents of their own, or only persisted operations. */
+export type PersistedOperationsPolicy =
+  /** Any valid document, as well as persisted operations. */
+  | 'ALLOW'
+  /** Only operations of the persisted-operation manifest (by id or by their exact text). */
+  | 'REQUIRE';
+
 export type Plan =
   | 'free'
   | 'starter'

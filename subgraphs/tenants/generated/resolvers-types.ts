@@ -97,6 +97,8 @@ export type Mutation = {
    * them at once, except where it has its own override.
    */
   setPlanLimits: PlanDefinition;
+  /** Platform-admin only: a plan's persisted-operation policy, for its tenants without their own. */
+  setPlanPersistedOperations: PlanDefinition;
   setTenantConfig: ConfigEntry;
   /**
    * Platform-admin only: overrides limits of the selected tenant's plan. A field left out keeps its
@@ -104,6 +106,12 @@ export type Mutation = {
    * allowed range. Recorded in Tenant.limitHistory; every gateway uses the new limits at once.
    */
   setTenantLimits: Tenant;
+  /**
+   * Platform-admin only: whether the selected tenant may send documents of its own (ALLOW) or only the
+   * operations of the persisted-operation manifest (REQUIRE); null follows its plan again. Every gateway
+   * applies it at once (a gateway started with PERSISTED_OPERATIONS=require requires them regardless).
+   */
+  setTenantPersistedOperations: Tenant;
   /** Platform-admin only: suspends or reactivates the selected tenant. */
   setTenantStatus: Tenant;
 };
@@ -130,6 +138,12 @@ export type MutationSetPlanLimitsArgs = {
 };
 
 
+export type MutationSetPlanPersistedOperationsArgs = {
+  plan: Plan;
+  policy: PersistedOperationsPolicy;
+};
+
+
 export type MutationSetTenantConfigArgs = {
   key: Scalars['String']['input'];
   value: Scalars['String']['input'];
@@ -141,9 +155,21 @@ export type MutationSetTenantLimitsArgs = {
 };
 
 
+export type MutationSetTenantPersistedOperationsArgs = {
+  policy?: InputMaybe<PersistedOperationsPolicy>;
+};
+
+
 export type MutationSetTenantStatusArgs = {
   status: TenantStatus;
 };
+
+/** Whether a tenant's clients may send GraphQL documents of their own, or only persisted operations. */
+export type PersistedOperationsPolicy =
+  /** Any valid document, as well as persisted operations. */
+  | 'ALLOW'
+  /** Only operations of the persisted-operation manifest (by id or by their exact text). */
+  | 'REQUIRE';
 
 export type Plan =
   | 'enterprise'
@@ -162,6 +188,8 @@ export type PlanDefinition = {
   createdBy: Maybe<Scalars['String']['output']>;
   limits: PlanLimits;
   name: Plan;
+  /** The plan's persisted-operation policy; null on a past version (the policy is not versioned). */
+  persistedOperations: Maybe<PersistedOperationsPolicy>;
   /** Starts at 1; each change of the plan's limits adds one. */
   version: Scalars['Int']['output'];
 };
@@ -252,6 +280,10 @@ export type Tenant = {
   /** Admin only: the limits in force (the overrides where set, else the plan's current version). */
   limits: PlanLimits;
   name: Scalars['String']['output'];
+  /** Admin only: the persisted-operation policy in force (the tenant's own where set, else its plan's). */
+  persistedOperations: PersistedOperationsPolicy;
+  /** Admin only: the tenant's own persisted-operation policy; null when it follows its plan. */
+  persistedOperationsOverride: Maybe<PersistedOperationsPolicy>;
   plan: Plan;
   slug: Scalars['String']['output'];
   status: TenantStatus;
@@ -397,6 +429,7 @@ export type ResolversTypes = ResolversObject<{
   LimitRange: ResolverTypeWrapper<LimitRange>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  PersistedOperationsPolicy: PersistedOperationsPolicy;
   Plan: Plan;
   PlanDefinition: ResolverTypeWrapper<PlanVersionRow>;
   PlanLimitRanges: ResolverTypeWrapper<PlanLimitRanges>;
@@ -470,8 +503,10 @@ export type MutationResolvers<ContextType = TenantsContext, ParentType extends R
   deleteTenantConfig?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteTenantConfigArgs, 'key'>>;
   revertTenantLimits?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationRevertTenantLimitsArgs, 'version'>>;
   setPlanLimits?: Resolver<ResolversTypes['PlanDefinition'], ParentType, ContextType, RequireFields<MutationSetPlanLimitsArgs, 'input' | 'plan'>>;
+  setPlanPersistedOperations?: Resolver<ResolversTypes['PlanDefinition'], ParentType, ContextType, RequireFields<MutationSetPlanPersistedOperationsArgs, 'plan' | 'policy'>>;
   setTenantConfig?: Resolver<ResolversTypes['ConfigEntry'], ParentType, ContextType, RequireFields<MutationSetTenantConfigArgs, 'key' | 'value'>>;
   setTenantLimits?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSetTenantLimitsArgs, 'input'>>;
+  setTenantPersistedOperations?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, Partial<MutationSetTenantPersistedOperationsArgs>>;
   setTenantStatus?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSetTenantStatusArgs, 'status'>>;
 }>;
 
@@ -481,6 +516,7 @@ export type PlanDefinitionResolvers<ContextType = TenantsContext, ParentType ext
   createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   limits?: Resolver<ResolversTypes['PlanLimits'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
+  persistedOperations?: Resolver<Maybe<ResolversTypes['PersistedOperationsPolicy']>, ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
@@ -522,6 +558,8 @@ export type TenantResolvers<ContextType = TenantsContext, ParentType extends Res
   limitOverrides?: Resolver<ResolversTypes['LimitOverrides'], ParentType, ContextType>;
   limits?: Resolver<ResolversTypes['PlanLimits'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  persistedOperations?: Resolver<ResolversTypes['PersistedOperationsPolicy'], ParentType, ContextType>;
+  persistedOperationsOverride?: Resolver<Maybe<ResolversTypes['PersistedOperationsPolicy']>, ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['Plan'], ParentType, ContextType>;
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['TenantStatus'], ParentType, ContextType>;
