@@ -264,9 +264,9 @@ export function createAdmitter(options: AdmitterOptions) {
     }
     const key = bucketKey(tenant.tenantSlug);
     const policy = policyOf(limits);
-    // What this gateway knew of the bucket is short of the refund on its way: forget it, so that no
-    // operation is refused locally that the store, which applies the refund first, would admit.
-    localRefusals.forget(key);
+    // What this gateway knows of the bucket takes the refund on its way now, so that no operation is
+    // refused locally that the store, which applies the refund first, would admit.
+    localRefusals.credit(key, refund);
     store.settle(key, refund, policy, { key: concurrencyKey(tenant.tenantSlug), id: slotId }, monthlyCounter(tenant, limits)).then(
       (state) => localRefusals.observe(key, policy, state),
       (error: unknown) => logger.warn({ err: error, tenant: tenant.tenantSlug }, 'could not settle the operation cost'),

@@ -87,9 +87,13 @@ export function createLocalRefusals(options: LocalRefusalsOptions = {}) {
       remember(key, { available: state.available, at: now(), policy, monthUsed: state.monthUsed });
     },
 
-    /** Drops what is known of this bucket (a refund is on its way to the store): the store decides again. */
-    forget(key: string): void {
-      entries.delete(key);
+    /**
+     * A refund this gateway has sent to the store for the bucket: the store applies it before anything
+     * this gateway asks next, so the estimate rises by the same amount (and stays at or below the store's).
+     */
+    credit(key: string, amount: number): void {
+      const entry = entries.get(key);
+      if (entry && amount > 0) entry.available += amount;
     },
 
     /** Whether anything is remembered for this bucket (it may be too old to use). */

@@ -54,7 +54,7 @@ describe('finishing an admitted operation', () => {
     expect(admitter.finish(tenant, limits, 'slot-2', 0, { state: again.bucket, at: performance.now() })).toBeUndefined();
   });
 
-  it('forgets a local refusal while its refund is on the way, so the store decides the next operation', async () => {
+  it('credits a refund on its way to what it knows of the bucket, so it never refuses locally what the store would admit', async () => {
     const memory = createMemoryStore();
     const { store, release } = heldSettles(memory);
     const localRefusals = createLocalRefusals();
@@ -64,6 +64,8 @@ describe('finishing an admitted operation', () => {
     expect(admitter.shortage(tenant, limits, 50)).toBeDefined(); // known short: refused without the store
     admitter.finish(tenant, limits, 'slot-1', 80, { state: first.bucket, at: performance.now() }); // 90 once applied
     expect(admitter.shortage(tenant, limits, 50)).toBeUndefined();
+    // Still known: an operation the refunded bucket cannot hold is refused without the store.
+    expect(admitter.shortage(tenant, limits, 95)).toMatchObject({ allowed: false, refusal: 'bucket' });
     release();
     // Ordered after the refund, as ioredis orders commands on its one connection.
     await new Promise((resolve) => setImmediate(resolve));

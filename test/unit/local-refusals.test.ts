@@ -48,6 +48,18 @@ describe('local refusals', () => {
     expect(local.check('b', policy, 41)?.available).toBe(28);
   });
 
+  it('takes a refund this gateway sent into its estimate, and knows nothing new from one', () => {
+    const time = clock();
+    const local = createLocalRefusals({ now: time.now });
+    local.credit('b', 30); // nothing known: stays unknown
+    expect(local.knows('b')).toBe(false);
+    local.observe('b', policy, { available: 5, refusal: 'bucket' });
+    local.credit('b', 24);
+    expect(local.check('b', policy, 41)?.available).toBe(29);
+    local.credit('b', 12); // 41: the store may admit it
+    expect(local.check('b', policy, 41)).toBeUndefined();
+  });
+
   it('trusts one answer for at most maxAgeMs, and not under another policy', () => {
     const time = clock();
     const local = createLocalRefusals({ now: time.now, maxAgeMs: 50 });
