@@ -1,5 +1,6 @@
 // Aggregation of load runs and the printed table of bench/run.ts.
 import type { LoadResult } from './load-worker';
+import { judgeAtLeast, pairedRatio, type RatioInterval } from './stats';
 
 export type Side = 'baseline' | 'ours';
 
@@ -33,6 +34,8 @@ export interface ScenarioSummary {
   throughputRatio: number;
   /** Lowest and highest per-round ratio, to show the run-to-run noise. */
   throughputRatioRange: [number, number];
+  /** The ratio of the rounds' mean requests/s with a 95 % paired bootstrap interval over rounds (bench/stats.ts). */
+  throughputRatioInterval: RatioInterval;
   p50DeltaMs: number;
   p99DeltaMs: number;
   /** CPU µs per request our layer adds in the stack process. */
@@ -75,6 +78,7 @@ export function compare(query: string, profile: Profile, connections: number, ba
     ours,
     throughputRatio: ours.requestsPerSecond / baseline.requestsPerSecond,
     throughputRatioRange: [Math.min(...perRound), Math.max(...perRound)],
+    throughputRatioInterval: pairedRatio(ours.roundRequestsPerSecond, baseline.roundRequestsPerSecond),
     p50DeltaMs: ours.p50Ms - baseline.p50Ms,
     p99DeltaMs: ours.p99Ms - baseline.p99Ms,
     addedCpuMicrosPerRequest: ours.cpuMicrosPerRequest - baseline.cpuMicrosPerRequest,
@@ -90,7 +94,16 @@ export interface Targets {
 }
 
 export interface Verdict {
-  throughput: { met: boolean; worstRatio: number; query: string; cpuBoundRatio: number; addedCpuMicrosPerRequest: number };
+  throughput: {
+    met: boolean;
+    worstRatio: number;
+    query: string;
+    cpuBoundRatio: number;
+    addedCpuMicrosPerRequest: number;
+    /** The worst scenario's interval, and the target judged on it: met only when all of it is at or above the target. */
+    interval: RatioInterval;
+    judged: 'met' | 'not met' | 'unresolved';
+  };
   latency: { met: boolean; worstAddedP99Ms: number; query: string };
 }
 
@@ -107,6 +120,8 @@ export function judge(scenarios: ScenarioSummary[], targets: Targets): Verdict {
       query: t.query,
       cpuBoundRatio: t.cpuThroughputRatio,
       addedCpuMicrosPerRequest: t.addedCpuMicrosPerRequest,
+      interval: t.throughputRatioInterval,
+      judged: judgeAtLeast(t.throughputRatioInterval, targets.minThroughputRatio),
     },
     latency: { met: l.p99DeltaMs < targets.maxAddedP99Ms, worstAddedP99Ms: l.p99DeltaMs, query: l.query },
   };
@@ -116,7 +131,7 @@ const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits)
 const signed = (n: number, digits = 2) => (n >= 0 ? '+' : '') + fixed(n, digits);
 
 export function formatTable(scenarios: ScenarioSummary[]): string {
-  const header = ['scenario', 'base req/s', 'p50 ms', 'p99 ms', 'ours req/s', 'p50 ms', 'p99 ms', 'ratio', '(per round)', 'Δp50 ms', 'Δp99 ms'];
+  const header = ['scenario', 'base req/s', 'p50 ms', 'p99 ms', 'ours req/s', 'p50 ms', 'p99 ms', 'ratio', '(per round)', '95 % interval', 'Δp50 ms', 'Δp99 ms'];
   const rows = scenarios.map((s) => [
     `${s.query}, ${s.connections} conn`,
     fixed(s.baseline.requestsPerSecond, 0),
@@ -127,6 +142,7 @@ export function formatTable(scenarios: ScenarioSummary[]): string {
     fixed(s.ours.p99Ms),
     fixed(s.throughputRatio, 3),
     `${fixed(s.throughputRatioRange[0], 2)}–${fixed(s.throughputRatioRange[1], 2)}`,
+    `${fixed(s.throughputRatioInterval.low, 3)}–${fixed(s.throughputRatioInterval.high, 3)}`,
     signed(s.p50DeltaMs),
     signed(s.p99DeltaMs),
   ]);
@@ -154,7 +170,8 @@ export function formatCpuTable(scenarios: ScenarioSummary[]): string {
 export function formatVerdict(verdict: Verdict, targets: Targets): string {
   const mark = (met: boolean) => (met ? 'met' : 'NOT met');
   return [
-    `throughput: ours/baseline ≥ ${targets.minThroughputRatio} under saturation — worst ${fixed(verdict.throughput.worstRatio, 3)} (${verdict.throughput.query}): ${mark(verdict.throughput.met)}`,
+    `throughput: ours/baseline ≥ ${targets.minThroughputRatio} under saturation — worst ${fixed(verdict.throughput.worstRatio, 3)} (${verdict.throughput.query}): ${mark(verdict.throughput.met)}` +
+      `; 95 % interval over paired rounds ${fixed(verdict.throughput.interval.low, 3)}–${fixed(verdict.throughput.interval.high, 3)}: ${verdict.throughput.judged}`,
     `            (from CPU time per request, less sensitive to noise: ${fixed(verdict.throughput.cpuBoundRatio, 3)}, ${signed(verdict.throughput.addedCpuMicrosPerRequest, 0)} µs/req)`,
     `latency:    p99 added < ${targets.maxAddedP99Ms} ms at one connection — worst ${signed(verdict.latency.worstAddedP99Ms)} ms (${verdict.latency.query}): ${mark(verdict.latency.met)}`,
   ].join('\n');

@@ -81,3 +81,46 @@ export function judgeRise(interval: RiseInterval, limit: number): 'met' | 'not m
   if (interval.low >= limit) return 'not met';
   return 'unresolved';
 }
+
+export interface RatioInterval {
+  estimate: number;
+  low: number;
+  high: number;
+}
+
+/**
+ * mean(numerator) / mean(denominator) of paired rounds (round i of each side ran back to back), with
+ * a bootstrap interval: round indices are drawn with replacement, the pairs kept together.
+ */
+export function pairedRatio(numerator: readonly number[], denominator: readonly number[], options: { iterations?: number; confidence?: number; seed?: number } = {}): RatioInterval {
+  const { iterations = 2000, confidence = 0.95, seed = 1 } = options;
+  const n = Math.min(numerator.length, denominator.length);
+  if (n === 0) throw new Error('pairedRatio needs at least one pair of rounds');
+  const ratio = (indices: ArrayLike<number>) => {
+    let top = 0;
+    let bottom = 0;
+    for (let k = 0; k < indices.length; k++) {
+      top += numerator[indices[k]!]!;
+      bottom += denominator[indices[k]!]!;
+    }
+    return top / bottom;
+  };
+  const all = Array.from({ length: n }, (_, i) => i);
+  const next = random(seed);
+  const draws = new Float64Array(iterations);
+  const picked = new Uint32Array(n);
+  for (let i = 0; i < iterations; i++) {
+    for (let k = 0; k < n; k++) picked[k] = Math.floor(next() * n);
+    draws[i] = ratio(picked);
+  }
+  draws.sort();
+  const tail = (1 - confidence) / 2;
+  return { estimate: ratio(all), low: draws[Math.floor(tail * (iterations - 1))]!, high: draws[Math.ceil((1 - tail) * (iterations - 1))]! };
+}
+
+/** A target "at least `minimum`" judged on the interval: met when all of it is at or above, not met when all of it is below. */
+export function judgeAtLeast(interval: RatioInterval, minimum: number): 'met' | 'not met' | 'unresolved' {
+  if (interval.low >= minimum) return 'met';
+  if (interval.high < minimum) return 'not met';
+  return 'unresolved';
+}

@@ -1,6 +1,6 @@
 // The bench's interval estimate for a percentile's rise (bench/stats.ts): pure logic, on synthetic rounds.
 import { describe, expect, it } from 'vitest';
-import { judgeRise, percentileRise } from '../../bench/stats';
+import { judgeAtLeast, judgeRise, pairedRatio, percentileRise } from '../../bench/stats';
 
 /** `count` rounds of `size` latencies: a body around `typical` ms and 3 % slow ones (about 3x) per round. */
 function rounds(count: number, size: number, typical: number, seed: number): number[][] {
@@ -44,5 +44,24 @@ describe('percentile rise with a bootstrap interval over rounds', () => {
     const base = rounds(4, 50, 10, 7);
     const test = rounds(4, 50, 11, 8);
     expect(percentileRise(base, test)).toEqual(percentileRise(base, test));
+  });
+});
+
+describe('paired ratio with a bootstrap interval over rounds', () => {
+  it('brackets the ratio of means, narrows with steadier rounds, and judges an at-least target', () => {
+    const base = [400, 410, 390, 405, 395, 400, 402, 398];
+    const steady = base.map((v) => v * 0.95);
+    const tight = pairedRatio(steady, base);
+    expect(tight.estimate).toBeCloseTo(0.95, 6);
+    expect(tight.low).toBeCloseTo(0.95, 6); // a constant ratio in every pair: no spread at all
+    expect(judgeAtLeast(tight, 0.9)).toBe('met');
+    expect(judgeAtLeast(tight, 0.96)).toBe('not met');
+
+    const noisy = base.map((v, i) => v * (i % 2 === 0 ? 0.8 : 1.05));
+    const wide = pairedRatio(noisy, base);
+    expect(wide.low).toBeLessThan(0.9);
+    expect(wide.high).toBeGreaterThan(0.9);
+    expect(judgeAtLeast(wide, 0.9)).toBe('unresolved');
+    expect(pairedRatio(noisy, base)).toEqual(wide); // seeded
   });
 });
