@@ -42,9 +42,9 @@ export interface HttpSubscriptionOptions {
   /** Multipart heartbeat (an empty `{}` part) interval. @default 5_000 ms, as the protocol asks */
   heartbeatMs?: number;
   /** Authentication and tenant resolution again, for a stream whose tenant changed (as for sockets). */
-  authenticate?: (credentials: Credentials) => Promise<Session>;
+  authenticate: (credentials: Credentials) => Promise<Session>;
   /** Subscribes to tenant changes (tenant-resolution.ts onChanged); returns the unsubscribe. */
-  onTenantChanged?: (listener: (slug: string) => void) => () => void;
+  onTenantChanged: (listener: (slug: string) => void) => () => void;
 }
 
 /** An open stream, as a tenant change finds it. */
@@ -70,25 +70,23 @@ export function createHttpSubscriptions(options: HttpSubscriptionOptions) {
   const { engine, logger, heartbeatMs = 5_000, authenticate } = options;
   const openBySlug = new Map<string, Set<OpenStream>>();
 
-  const stopWatching = authenticate
-    ? options.onTenantChanged?.(async (slug) => {
-        const open = openBySlug.get(slug);
-        if (!open) return;
-        for (const stream of [...open]) {
-          try {
-            const fresh = await authenticate(stream.credentials);
-            // Limits are shared by reference with the stream's slot renewals (subscriptions.ts).
-            Object.assign(stream.session.limits, fresh.limits);
-            stream.session.persistedOperations = fresh.persistedOperations;
-          } catch (thrown) {
-            const error = ensureGraphQLError(thrown);
-            const code = String(error.extensions.code);
-            // Anything else (the registry briefly away) leaves the stream as it was.
-            if (code === ErrorCode.FORBIDDEN || code === ErrorCode.UNAUTHENTICATED) stream.end({ message: error.message, code });
-          }
-        }
-      })
-    : undefined;
+  const stopWatching = options.onTenantChanged(async (slug) => {
+    const open = openBySlug.get(slug);
+    if (!open) return;
+    for (const stream of [...open]) {
+      try {
+        const fresh = await authenticate(stream.credentials);
+        // Limits are shared by reference with the stream's slot renewals (subscriptions.ts).
+        Object.assign(stream.session.limits, fresh.limits);
+        stream.session.persistedOperations = fresh.persistedOperations;
+      } catch (thrown) {
+        const error = ensureGraphQLError(thrown);
+        const code = String(error.extensions.code);
+        // Anything else (the registry briefly away) leaves the stream as it was.
+        if (code === ErrorCode.FORBIDDEN || code === ErrorCode.UNAUTHENTICATED) stream.end({ message: error.message, code });
+      }
+    }
+  });
 
   async function serveSubscription(
     req: IncomingMessage,
@@ -96,7 +94,7 @@ export function createHttpSubscriptions(options: HttpSubscriptionOptions) {
     protocol: 'multipart' | 'sse',
     session: Session,
     request: StreamRequest & { document: DocumentNode },
-    credentials?: Credentials,
+    credentials: Credentials,
   ): Promise<void> {
     const variables = request.variables;
     if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) {
@@ -126,7 +124,7 @@ export function createHttpSubscriptions(options: HttpSubscriptionOptions) {
     res.once('close', closed);
     let endedWith: { message: string; code: string } | undefined;
     const open: OpenStream = {
-      credentials: credentials!,
+      credentials,
       session,
       end(error) {
         endedWith ??= error;
@@ -134,11 +132,9 @@ export function createHttpSubscriptions(options: HttpSubscriptionOptions) {
       },
     };
     const slug = session.tenant.tenantSlug;
-    if (credentials) {
-      let set = openBySlug.get(slug);
-      if (!set) openBySlug.set(slug, (set = new Set()));
-      set.add(open);
-    }
+    let streams = openBySlug.get(slug);
+    if (!streams) openBySlug.set(slug, (streams = new Set()));
+    streams.add(open);
     let heartbeat: NodeJS.Timeout;
     if (protocol === 'multipart') {
       res.writeHead(200, {
@@ -186,7 +182,7 @@ export function createHttpSubscriptions(options: HttpSubscriptionOptions) {
       return count;
     },
     close(): void {
-      stopWatching?.();
+      stopWatching();
     },
   };
 }
