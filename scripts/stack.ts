@@ -174,6 +174,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       recordUsage: sink.record,
       monthToDate: (tenantId) => db.transaction({ tenantId }, monthToDate),
       admissionFallback: { failMode: config.ADMISSION_FAIL_MODE, localShare: config.ADMISSION_LOCAL_SHARE },
+      admissionLease: config.ADMISSION_LEASE_MS > 0 ? { windowMs: config.ADMISSION_LEASE_MS } : false,
       introspection: config.NODE_ENV !== 'production',
       fieldSuggestions: config.NODE_ENV !== 'production',
       edgeLimits: {

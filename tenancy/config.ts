@@ -49,6 +49,12 @@ const schema = z.object({
   ADMISSION_FAIL_MODE: z.enum(['open', 'closed']).default('open'),
   /** This gateway's share of each tenant's limits while it admits alone (1/N for N gateways). */
   ADMISSION_LOCAL_SHARE: z.coerce.number().gt(0).max(1).default(1),
+  /**
+   * With Redis: how long a gateway admits a tenant's operations from a lease (a share of its bucket and
+   * a few slots taken in one step, while the tenant is far from its limits) before returning what it did
+   * not use; 0 asks Redis for every operation (gateway/src/admission.ts LeaseOptions).
+   */
+  ADMISSION_LEASE_MS: z.coerce.number().int().min(0).max(10_000).default(500),
   /** Whether this process's usage service aggregates the usage stream (turn off to run aggregation elsewhere). */
   USAGE_CONSUMER: bool.default(true),
   /** Least time between two live quota updates of one tenant's subscribers (Subscription.quotaStatus). */

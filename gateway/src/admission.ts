@@ -5,8 +5,8 @@ import type {
 } from '@apollo/server';
 import { ErrorCode, httpStatusOf, requestError } from '../../tenancy/errors';
 import type { Logger } from '../../tenancy/logger';
-import type { PlanLimits, TenantContext } from '../../tenancy/context';
-import { tenantKey, type BucketPolicy, type BucketState, type MonthlyCounter, type SlotClaim } from '../../tenancy/store';
+import { outsideRequestScope, type PlanLimits, type TenantContext } from '../../tenancy/context';
+import { tenantKey, type AdmissionState, type BucketPolicy, type BucketState, type LeaseClaim, type MonthlyCounter, type SlotClaim } from '../../tenancy/store';
 import { AdmissionUnavailableError, type AdmissionStore } from './resilient-admission';
 import { getOperationAST, Kind, type DocumentNode, type GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { LRUCache } from 'lru-cache';
@@ -137,12 +137,76 @@ function bucketRefusal(requested: number, bucket: BucketState): GraphQLError {
 export interface Admitted {
   bucket: BucketState;
   monthUsed?: number;
+  /** The concurrency slot the operation holds: the one asked for, or one of a lease's. */
+  slotId: string;
+}
+
+/**
+ * Leases (gateway-side admission while a tenant is far from its limits): with Redis, admitting an
+ * operation costs a round trip and a script run per operation, which for a light query is most of what
+ * our layer adds (docs/BENCHMARKS.md). So an admission may also take, in the same atomic step, a lease:
+ * a share of the tenant's bucket (and month) and a few concurrency slots, from which this gateway then
+ * admits the tenant's next operations itself, giving back what it did not use when the lease ends
+ * (`windowMs`) in one store call. Every unit admitted was taken from the shared bucket first, so the
+ * gateways together never admit more than the bucket holds (DESIGN.md invariant 6).
+ *
+ * The store grants a lease only while the tenant is far from every limit: the bucket keeps at least
+ * half its capacity after it, the month stays under the soft limit, and at most half the plan's
+ * concurrency is held; plans whose concurrency is too small to lend slots from (under 16) never
+ * lease, nor does an operation that the lease's share could serve fewer than ten times. A lease goes
+ * back as soon as a store answer shows the bucket under half. So near a limit every operation is
+ * admitted one by one, exactly as without leases. What a lease changes: another gateway can find up
+ * to `maxSlots` (at most an eighth of the plan's concurrency) of the tenant's slots held idle here and
+ * up to `share` of its bucket away, for at most `windowMs`.
+ */
+export interface LeaseOptions {
+  /** How long a lease admits before what it did not use goes back. @default 500 ms */
+  windowMs?: number;
+  /** The share of the bucket's capacity a lease takes. @default 0.05 */
+  share?: number;
+  /** Most concurrency slots one lease holds (never more than an eighth of the plan's). @default 16 */
+  maxSlots?: number;
 }
 
 export type AdmitterOptions = Pick<AdmissionOptions, 'store' | 'logger' | 'monthToDate' | 'slotLeaseMs'> & {
   /** What this gateway knows of tenants' buckets, to refuse locally while one is short (local-refusals.ts). @default a fresh one */
   localRefusals?: LocalRefusals;
+  /** Admit from leases while tenants are far from their limits (for a shared store: Redis). @default false: every operation asks the store */
+  lease?: LeaseOptions | false;
 };
+
+/** A lease this gateway holds on one tenant's bucket and slots (LeaseOptions). */
+interface Lease {
+  key: string;
+  slotKey: string;
+  limits: PlanLimits;
+  policy: BucketPolicy;
+  month: ReturnType<typeof monthlyCounter>;
+  /** Units taken from the shared bucket and not spent yet. */
+  tokens: number;
+  /** The lease's slots no operation holds now. */
+  free: string[];
+  /** The store's answer that granted it (bucket and month after the lease), at `at` (performance.now). */
+  shared: { available: number; monthUsed?: number; at: number; applied?: BucketPolicy };
+  expiresAt: number;
+  closed: boolean;
+  timer: NodeJS.Timeout;
+}
+
+const sameLimits = (a: PlanLimits, b: PlanLimits): boolean =>
+  a === b ||
+  (a.bucketCapacity === b.bucketCapacity &&
+    a.restoreRate === b.restoreRate &&
+    a.maxConcurrency === b.maxConcurrency &&
+    a.maxOperationCost === b.maxOperationCost &&
+    a.monthlyBudget === b.monthlyBudget &&
+    a.softLimitPercent === b.softLimitPercent &&
+    a.gracePercent === b.gracePercent);
+
+/** Plans with less concurrency than this lend no slots: an idle leased slot would be too large a share. */
+const MIN_LEASE_CONCURRENCY = 16;
+/** A lease is asked for only when its share of the bucket covers at least this many operations like the one asking. */
+const MIN_LEASED_OPERATIONS = 10;
 
 /**
  * The admission steps shared by HTTP operations (the plugin below) and subscriptions
@@ -155,6 +219,13 @@ export type AdmitterOptions = Pick<AdmissionOptions, 'store' | 'logger' | 'month
  */
 export function createAdmitter(options: AdmitterOptions) {
   const { store, logger, monthToDate, slotLeaseMs = 60_000, localRefusals = createLocalRefusals() } = options;
+  const leasing = options.lease ? { windowMs: 500, share: 0.05, maxSlots: 16, ...options.lease } : undefined;
+  /** The lease held on each tenant's bucket, by bucket key. */
+  const leases = new Map<string, Lease>();
+  /** The lease each leased slot belongs to, while that lease is open or an operation holds the slot. */
+  const leaseOfSlot = new Map<string, Lease>();
+  /** Buckets with a lease asked for and not answered yet: one request at a time per tenant. */
+  const asking = new Set<string>();
 
   function announce(event: QuotaEvent) {
     logger.warn({ audit: event.type, used: event.used, limit: event.limit, month: event.month }, 'tenant quota event');
@@ -180,7 +251,95 @@ export function createAdmitter(options: AdmitterOptions) {
     return { allowed: false, refusal: 'bucket', available, retryAfterMs, ...(monthUsed !== undefined ? { monthUsed } : {}) };
   }
 
-  async function admit(tenant: TenantContext, limits: PlanLimits, requested: number, slotId: string): Promise<Admitted> {
+  /** The bucket as a lease sees it: the store's answer refilled since, plus what the lease holds unspent. */
+  function leasedBucket(lease: Lease): BucketState {
+    const { shared } = lease;
+    const applied = shared.applied ?? lease.policy;
+    const refilled = ((performance.now() - shared.at) / 1000) * applied.restoreRate;
+    return {
+      allowed: true,
+      available: Math.min(applied.capacity, shared.available + Math.max(0, refilled) + lease.tokens),
+      retryAfterMs: 0,
+      ...(shared.monthUsed !== undefined ? { monthUsed: shared.monthUsed - lease.tokens } : {}),
+      ...(shared.applied ? { applied: shared.applied } : {}),
+    };
+  }
+
+  /** Ends a lease: what it did not spend and its idle slots go back in one store call (not awaited by callers). */
+  function closeLease(lease: Lease): Promise<void> | undefined {
+    if (lease.closed) return undefined;
+    lease.closed = true;
+    clearTimeout(lease.timer);
+    if (leases.get(lease.key) === lease) leases.delete(lease.key);
+    const [first, ...more] = lease.free;
+    lease.free = [];
+    for (const id of [first, ...more]) if (id !== undefined) leaseOfSlot.delete(id);
+    const { key, policy, month, tokens } = lease;
+    const returned =
+      first !== undefined
+        ? store.settle(key, tokens, policy, { key: lease.slotKey, id: first, more }, month)
+        : tokens > 0
+          ? store.refundTokens(key, tokens, policy, month)
+          : undefined;
+    return returned?.then(
+      (state) => localRefusals.observe(key, policy, state),
+      (error: unknown) => logger.warn({ err: error, bucket: key }, 'could not return a lease'),
+    );
+  }
+
+  /** An operation admitted from this gateway's lease, without the store; undefined when the lease cannot. */
+  function admitFromLease(key: string, limits: PlanLimits, requested: number, month: string): Admitted | undefined {
+    const lease = leases.get(key);
+    if (!lease) return undefined;
+    if (performance.now() >= lease.expiresAt || lease.month.month !== month || !sameLimits(lease.limits, limits)) {
+      void closeLease(lease);
+      return undefined;
+    }
+    if (lease.tokens < requested || lease.free.length === 0) return undefined;
+    lease.tokens -= requested;
+    const slotId = lease.free.pop()!;
+    const bucket = leasedBucket(lease);
+    return { bucket, monthUsed: bucket.monthUsed, slotId };
+  }
+
+  /** The lease to ask for with an admission, when this tenant may have one; its slot ids are new. */
+  function leaseClaimFor(key: string, limits: PlanLimits, requested: number): LeaseClaim | undefined {
+    if (!leasing || asking.has(key) || limits.maxConcurrency < MIN_LEASE_CONCURRENCY) return undefined;
+    const units = Math.floor(limits.bucketCapacity * leasing.share);
+    const slots = Math.min(leasing.maxSlots, Math.floor(limits.maxConcurrency / 8));
+    // A lease that would cover a few operations like this one saves little and may hold units idle.
+    if (units < MIN_LEASED_OPERATIONS * Math.max(1, requested) || slots < 1) return undefined;
+    return {
+      units,
+      slotIds: Array.from({ length: slots }, () => randomUUID()),
+      keepTokens: limits.bucketCapacity / 2,
+      monthCeiling: Math.floor((limits.monthlyBudget * limits.softLimitPercent) / 100) - 1,
+      maxHeld: Math.floor(limits.maxConcurrency / 2),
+    };
+  }
+
+  function openLease(key: string, tenant: TenantContext, limits: PlanLimits, claim: LeaseClaim, state: AdmissionState, month: Lease['month']) {
+    const previous = leases.get(key);
+    if (previous) void closeLease(previous);
+    const lease: Lease = {
+      key,
+      slotKey: concurrencyKey(tenant.tenantSlug),
+      limits,
+      policy: policyOf(limits),
+      month,
+      tokens: claim.units,
+      free: [...claim.slotIds],
+      shared: { available: state.available, at: performance.now(), ...(state.monthUsed !== undefined ? { monthUsed: state.monthUsed } : {}), ...(state.applied ? { applied: state.applied } : {}) },
+      expiresAt: performance.now() + leasing!.windowMs,
+      closed: false,
+      // Started outside the request's scope: the lease belongs to no single request.
+      timer: outsideRequestScope(() => setTimeout(() => void closeLease(lease), leasing!.windowMs).unref()),
+    };
+    for (const id of claim.slotIds) leaseOfSlot.set(id, lease);
+    leases.set(key, lease);
+  }
+
+  async function admit(tenant: TenantContext, limits: PlanLimits, requested: number, slotId: string, options: { lease?: boolean } = {}): Promise<Admitted> {
     const policy = policyOf(limits);
     const month = monthlyCounter(tenant, limits);
     if (requested > limits.maxOperationCost) {
@@ -190,15 +349,44 @@ export function createAdmitter(options: AdmitterOptions) {
         { maximumQueryCost: limits.maxOperationCost },
       );
     }
+    const key = bucketKey(tenant.tenantSlug);
+    if (options.lease && leasing) {
+      const leased = admitFromLease(key, limits, requested, month.month);
+      if (leased) return leased;
+    }
     const short = shortage(tenant, limits, requested);
     if (short) throw bucketRefusal(requested, short);
-    const key = bucketKey(tenant.tenantSlug);
     const slot = slotOf(tenant, limits, slotId);
-    let state = await store.admit(key, requested, policy, slot, month);
-    if (state.monthUnknown) {
-      const used = monthToDate ? await monthToDate(tenant.tenantId) : 0;
-      await store.seedCounter(month.key, used, month.ttlSeconds);
-      state = await store.admit(key, requested, policy, slot, month);
+    const claim = options.lease ? leaseClaimFor(key, limits, requested) : undefined;
+    let state: AdmissionState;
+    if (claim) {
+      asking.add(key);
+      // A spent or expired lease gives back what is left first (the same write, with auto-pipelining).
+      const spent = leases.get(key);
+      if (spent) void closeLease(spent);
+    }
+    try {
+      state = await store.admit(key, requested, policy, slot, month, claim);
+      if (state.monthUnknown) {
+        const used = monthToDate ? await monthToDate(tenant.tenantId) : 0;
+        await store.seedCounter(month.key, used, month.ttlSeconds);
+        state = await store.admit(key, requested, policy, slot, month, claim);
+      }
+    } finally {
+      if (claim) asking.delete(key);
+    }
+    const open = leases.get(key);
+    if (open && !state.leased) {
+      // The store's newer word on the bucket, without what the open lease holds; near the bucket's
+      // limit the lease goes back at once, so that other gateways can admit what it would hold idle.
+      if (state.available < open.limits.bucketCapacity / 2) void closeLease(open);
+      else open.shared = { ...open.shared, available: state.available, at: performance.now(), ...(state.monthUsed !== undefined ? { monthUsed: state.monthUsed } : {}) };
+    }
+    if (state.leased && claim) {
+      openLease(key, tenant, limits, claim, state, month);
+      // The tenant's bucket and month as they are for everyone but the lease: what it holds is not spent.
+      state = { ...state, available: state.available + claim.units, ...(state.monthUsed !== undefined ? { monthUsed: state.monthUsed - claim.units } : {}) };
+      delete state.leased;
     }
     if (!state.monthUnknown) localRefusals.observe(key, policy, state);
     // The response reports the bucket as the refusal saw it (refusedBuckets), with no further store call.
@@ -238,7 +426,7 @@ export function createAdmitter(options: AdmitterOptions) {
         announce({ type: 'soft_limit_reached', tenantId: tenant.tenantId, tenantSlug: tenant.tenantSlug, used: monthUsed, limit: limits.monthlyBudget, month: month.month, at: new Date().toISOString() });
       }
     }
-    return { bucket, monthUsed };
+    return { bucket, monthUsed, slotId };
   }
 
   function release(tenant: TenantContext, slotId: string): Promise<void> {
@@ -258,6 +446,15 @@ export function createAdmitter(options: AdmitterOptions) {
    * the next answer shows anyway.
    */
   function finish(tenant: TenantContext, limits: PlanLimits, slotId: string, refund: number, admitted?: { state: BucketState; at: number }): BucketState | undefined {
+    const lease = leaseOfSlot.get(slotId);
+    if (lease && !lease.closed) {
+      // Admitted from an open lease: the slot and the refund go back to it, no store call.
+      lease.free.push(slotId);
+      lease.tokens += Math.max(0, refund);
+      return refund > 0 ? leasedBucket(lease) : undefined;
+    }
+    // A closed lease's slot, held by this operation until now: freed in the store like any other.
+    if (lease) leaseOfSlot.delete(slotId);
     if (refund <= 0) {
       void release(tenant, slotId);
       return undefined;
@@ -267,6 +464,11 @@ export function createAdmitter(options: AdmitterOptions) {
     // What this gateway knows of the bucket takes the refund on its way now, so that no operation is
     // refused locally that the store, which applies the refund first, would admit.
     localRefusals.credit(key, refund);
+    const open = leases.get(key);
+    if (open) {
+      // What an open lease reports of the bucket takes the refund too.
+      open.shared = { ...open.shared, available: open.shared.available + refund, ...(open.shared.monthUsed !== undefined ? { monthUsed: Math.max(0, open.shared.monthUsed - refund) } : {}) };
+    }
     store.settle(key, refund, policy, { key: concurrencyKey(tenant.tenantSlug), id: slotId }, monthlyCounter(tenant, limits)).then(
       (state) => localRefusals.observe(key, policy, state),
       (error: unknown) => logger.warn({ err: error, tenant: tenant.tenantSlug }, 'could not settle the operation cost'),
@@ -290,7 +492,12 @@ export function createAdmitter(options: AdmitterOptions) {
   /** Whether this gateway knows anything of the tenant's bucket that could refuse locally (one map lookup). */
   const mayRefuseLocally = (tenant: TenantContext): boolean => localRefusals.knows(bucketKey(tenant.tenantSlug));
 
-  return { admit, release, renew, finish, shortage, mayRefuseLocally, slotLeaseMs };
+  /** Gives back every lease this gateway holds (at shutdown, or for a test that reads the store). */
+  async function returnLeases(): Promise<void> {
+    await Promise.all([...leases.values()].map(closeLease));
+  }
+
+  return { admit, release, renew, finish, shortage, mayRefuseLocally, returnLeases, slotLeaseMs };
 }
 export type Admitter = ReturnType<typeof createAdmitter>;
 
@@ -388,8 +595,9 @@ export function createAdmission(options: AdmissionOptions) {
   const plugin: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart({ contextValue }) {
       const { tenant, limits } = contextValue;
-      // Not the request id: clients may choose that one, and equal ids would share one slot.
-      const slotId = randomUUID();
+      // Not the request id: clients may choose that one, and equal ids would share one slot. An
+      // operation admitted from a lease holds one of the lease's slots instead.
+      let slotId: string = randomUUID();
       let requested = 0;
       let admitted = false;
       let bucket: BucketState | undefined;
@@ -404,7 +612,7 @@ export function createAdmission(options: AdmissionOptions) {
           if (requestContext.operation.operation === 'subscription') return; // the subscription server admits these (subscriptions.ts)
           requested = costModel.requested(requestContext.document, requestContext.operationName, requestContext.request.variables ?? {});
           try {
-            ({ bucket, monthUsed } = await admitter.admit(tenant, limits, requested, slotId));
+            ({ bucket, monthUsed, slotId } = await admitter.admit(tenant, limits, requested, slotId, { lease: true }));
             admittedAt = performance.now();
             admitted = true;
           } catch (error) {

@@ -125,9 +125,10 @@ export function createResilientAdmission(options: ResilientAdmissionOptions) {
       // Released on both: a slot may have been taken before the switch.
       await Promise.allSettled([primary.releaseSlot(key, id), local.releaseSlot(key, id)]);
     },
-    admit: (key, cost, policy, slot, month) =>
+    admit: (key, cost, policy, slot, month, lease) =>
       call(
-        () => primary.admit(key, cost, policy, slot, month),
+        () => primary.admit(key, cost, policy, slot, month, lease),
+        // Admitting alone, no lease: the local store is this process's already.
         async () => {
           const state = await local.admit(key, cost, scaled(policy), { ...slot, limit: scaledLimit(slot.limit) }, month);
           if (month && state.allowed && cost > 0) remember(month, cost);
@@ -139,7 +140,7 @@ export function createResilientAdmission(options: ResilientAdmissionOptions) {
         () => primary.settle(key, amount, policy, slot, month),
         async () => {
           // As releaseSlot: the slot may have been taken on the shared store before the switch.
-          void primary.releaseSlot(slot.key, slot.id).catch(() => {});
+          for (const id of [slot.id, ...(slot.more ?? [])]) void primary.releaseSlot(slot.key, id).catch(() => {});
           if (month) remember(month, -amount);
           return { ...(await local.settle(key, amount, scaled(policy), slot, month)), applied: scaled(policy) };
         },

@@ -24,7 +24,7 @@ import { createDocumentGuard, useNoSuggestions, type EdgeLimitOptions } from './
 import { createGraphQLEndpoint, type EndpointRequest } from './graphql-endpoint';
 import { useGraphQLOverHttpStatus } from './http-status';
 import { createPersistedOperations, type PersistedOperationsOptions } from './persisted-operations';
-import { createAdmission, createAdmitter } from './admission';
+import { createAdmission, createAdmitter, type LeaseOptions } from './admission';
 import { createHttpSubscriptions, streamProtocolOf, subscriptionDocumentOf, type StreamRequest } from './http-subscriptions';
 import { createSubscriptionEngine } from './subscriptions';
 import { attachGatewayWebSocket, type Credentials, type Session } from './websocket';
@@ -61,6 +61,8 @@ export interface GatewayOptions {
   monthToDate?: (tenantId: string) => Promise<number>;
   /** Redis outage behaviour of admission (resilient-admission.ts). @default { failMode: 'open', localShare: 1 } */
   admissionFallback?: { failMode?: 'open' | 'closed'; localShare?: number; probeIntervalMs?: number };
+  /** Leases with a Redis store (admission.ts LeaseOptions); the in-process store never leases. @default { windowMs: 500 } */
+  admissionLease?: LeaseOptions | false;
   /** Serve introspection. @default true */
   introspection?: boolean;
   /** "Did you mean ...?" in error messages. @default true */
@@ -180,12 +182,18 @@ export async function createGateway(options: GatewayOptions) {
     probeIntervalMs: options.admissionFallback?.probeIntervalMs,
     onModeChange(mode) {
       degraded.set(mode.kind === 'local' ? 1 : 0);
-      if (mode.kind === 'local') degradations.inc();
+      if (mode.kind === 'local') {
+        degradations.inc();
+        // Alone from now on: no operation is admitted from a lease taken before the outage.
+        void admitter.returnLeases();
+      }
     },
   });
   degraded.set(0);
   // One admitter for HTTP operations and subscriptions: what it learns of a tenant's bucket serves both.
-  const admitter = createAdmitter({ store: resilient.store, logger, monthToDate: options.monthToDate });
+  // Leases save a Redis round trip per operation; an in-process store has none to save.
+  const lease = store.kind === 'redis' ? (options.admissionLease ?? {}) : false;
+  const admitter = createAdmitter({ store: resilient.store, logger, monthToDate: options.monthToDate, lease });
   const admission = createAdmission({
     store: resilient.store,
     admitter,
@@ -446,12 +454,15 @@ export async function createGateway(options: GatewayOptions) {
       };
     },
     admission: resilient,
+    admitter,
     subscriptions,
     async stop() {
       sockets.close();
       httpSubscriptions.close();
       await subscriptions.close();
       await apollo.stop();
+      // What this gateway's leases did not use goes back to the tenants' buckets.
+      await admitter.returnLeases();
       await tenants.stop();
       await resilient.close();
     },

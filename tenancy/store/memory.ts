@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import {
   refill,
   retryAfterMs,
+  type AdmissionState,
   type BucketPolicy,
   type BucketState,
   type KeyValueStore,
@@ -193,19 +194,38 @@ export function createMemoryStore(): KeyValueStore {
       slots.get(key)?.delete(id);
     },
     // The Redis adapter's ADMIT_SCRIPT, step for step: slots first, then month and bucket.
-    async admit(key, cost, policy, slot, month) {
+    async admit(key, cost, policy, slot, month, lease) {
       const now = Date.now();
       const held = liveSlots(slot.key, now);
       if (held.size >= slot.limit && !held.has(slot.id)) {
         const current = buckets.get(key);
         return { allowed: false, refusal: 'concurrency', available: current ? refill(current.tokens, current.at, now, policy) : policy.capacity, retryAfterMs: 0 };
       }
-      const state = bucket(key, policy, cost, 0, month);
-      if (state.allowed) held.set(slot.id, now + slot.leaseMs);
+      const state: AdmissionState = bucket(key, policy, cost, 0, month);
+      if (!state.allowed) return state;
+      held.set(slot.id, now + slot.leaseMs);
+      // The lease, on the same conditions as the Redis script: far from the bucket's, the month's and the slots' limits.
+      if (
+        lease &&
+        lease.units > 0 &&
+        state.available - lease.units >= lease.keepTokens &&
+        (state.monthUsed === undefined || state.monthUsed + lease.units <= lease.monthCeiling) &&
+        held.size + lease.slotIds.length <= lease.maxHeld
+      ) {
+        buckets.set(key, { tokens: state.available - lease.units, at: now });
+        state.available -= lease.units;
+        if (state.monthUsed !== undefined) {
+          state.monthUsed += lease.units;
+          values.set(month!.key, { value: String(state.monthUsed), expiresAt: live(month!.key)!.expiresAt });
+        }
+        for (const id of lease.slotIds) held.set(id, now + slot.leaseMs);
+        state.leased = true;
+      }
       return state;
     },
     async settle(key, amount, policy, slot, month) {
       slots.get(slot.key)?.delete(slot.id);
+      for (const id of slot.more ?? []) slots.get(slot.key)?.delete(id);
       // A counter that expired meanwhile stays absent: the bucket alone gets the refund.
       return bucket(key, policy, 0, Math.max(0, amount), month && live(month.key) ? month : undefined);
     },

@@ -84,9 +84,13 @@ return 1
 /**
  * One admission, one round trip (SLOT_SCRIPT then BUCKET_SCRIPT's take, as one atomic step): a slot
  * if one is free, else `allowed` 2 (concurrency) and nothing changes; then month and bucket; the slot
- * is held only when the cost was taken.
+ * is held only when the cost was taken. Then, for an admitted operation, the lease if one is asked
+ * for and the tenant is far from every limit (LeaseClaim in types.ts): its units leave the bucket and
+ * join the month, its slots are held like the operation's.
  * KEYS[1] bucket, KEYS[2] month counter, KEYS[3] slots; ARGV capacity, restoreRate, cost, hard limit
- * (-1: no counter), slot id, slot limit, lease ms. Returns what BUCKET_SCRIPT returns.
+ * (-1: no counter), slot id, slot limit, lease ms, then lease units (0: none), tokens to keep, month
+ * ceiling, most slots held, and the lease's slot ids. Returns what BUCKET_SCRIPT returns, and 1 when
+ * the lease was granted.
  */
 const ADMIT_SCRIPT = `
 local capacity = tonumber(ARGV[1])
@@ -107,25 +111,36 @@ local allowed = 1
 local retry = 0
 ${TAKE}
 ${WRITE_BUCKET}
+local leased = 0
 if allowed == 1 then
+  local expires = now + tonumber(ARGV[7])
+  redis.call('ZADD', KEYS[3], expires, ARGV[5])
+  local units = tonumber(ARGV[8] or '0')
+  if units > 0 and tokens - units >= tonumber(ARGV[9]) and (used == nil or used + units <= tonumber(ARGV[10]))
+    and redis.call('ZCARD', KEYS[3]) + (#ARGV - 11) <= tonumber(ARGV[11]) then
+    tokens = tokens - units
+    if used ~= nil then used = used + units end
+    for i = 12, #ARGV do redis.call('ZADD', KEYS[3], expires, ARGV[i]) end
+    leased = 1
+    redis.call('HSET', KEYS[1], 'tokens', tostring(tokens))
+  end
   if used ~= nil then redis.call('SET', KEYS[2], tostring(used), 'KEEPTTL') end
-  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[7]), ARGV[5])
   redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[7]) + 1000)
 end
-return { allowed, tostring(tokens), retry, tostring(used or -1) }
+return { allowed, tostring(tokens), retry, tostring(used or -1), leased }
 `;
 
 /**
  * The end of an admitted operation, one round trip: frees its slot and refunds the bucket, and the
  * month's counter if it still exists.
  * KEYS[1] bucket, KEYS[2] month counter, KEYS[3] slots; ARGV capacity, restoreRate, refund, 1 when
- * KEYS[2] is a counter, slot id. Returns { available (string), monthUsed (string, -1: no counter) }.
+ * KEYS[2] is a counter, then the slot ids to free. Returns { available (string), monthUsed (string, -1: no counter) }.
  */
 const SETTLE_SCRIPT = `
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local refund = tonumber(ARGV[3])
-redis.call('ZREM', KEYS[3], ARGV[5])
+for i = 5, #ARGV do redis.call('ZREM', KEYS[3], ARGV[i]) end
 ${READ_BUCKET}
 local used = nil
 if ARGV[4] == '1' then used = tonumber(redis.call('GET', KEYS[2])) end
@@ -167,7 +182,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
   type Scripted = Redis & {
     tenancyBucket(key: string, monthKey: string, ...args: Array<string | number>): Promise<[number, string, number, string]>;
     tenancySlot(key: string, ...args: Array<string | number>): Promise<number>;
-    tenancyAdmit(key: string, monthKey: string, slotKey: string, ...args: Array<string | number>): Promise<[number, string, number, string]>;
+    tenancyAdmit(key: string, monthKey: string, slotKey: string, ...args: Array<string | number>): Promise<[number, string, number, string, number]>;
     tenancySettle(key: string, monthKey: string, slotKey: string, ...args: Array<string | number>): Promise<[string, string]>;
     tenancyAddIfExists(key: string, delta: number): Promise<number>;
   };
@@ -351,9 +366,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
     async releaseSlot(key, id) {
       await client.zrem(prefix + key, id);
     },
-    async admit(key, cost, policy, slot, month) {
+    async admit(key, cost, policy, slot, month, lease) {
       // The three keys carry the tenant's hash tag: in Redis Cluster the script touches one slot.
-      const [code, available, retryAfterMs, used] = await scripted.tenancyAdmit(
+      const [code, available, retryAfterMs, used, leased] = await scripted.tenancyAdmit(
         prefix + key,
         prefix + (month?.key ?? key),
         prefix + slot.key,
@@ -364,8 +379,11 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
         slot.id,
         slot.limit,
         slot.leaseMs,
+        ...(lease ? [lease.units, lease.keepTokens, lease.monthCeiling, lease.maxHeld, ...lease.slotIds] : []),
       );
-      return stateOf(code, available, retryAfterMs, used, month);
+      const state = stateOf(code, available, retryAfterMs, used, month);
+      if (leased === 1) state.leased = true;
+      return state;
     },
     async settle(key, amount, policy, slot, month) {
       const [available, used] = await scripted.tenancySettle(
@@ -377,6 +395,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
         Math.max(0, amount),
         month ? 1 : 0,
         slot.id,
+        ...(slot.more ?? []),
       );
       return { allowed: true, available: Number(available), retryAfterMs: 0, ...(used !== '-1' ? { monthUsed: Number(used) } : {}) };
     },

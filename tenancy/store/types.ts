@@ -55,14 +55,40 @@ export interface KeyValueStore {
    * for `slot.id` if one is free (else `concurrency`, nothing taken), then the month and the bucket
    * exactly as takeTokens; the slot is held only when the cost was taken. A refusal holds nothing.
    * An unknown month counter (monthUnknown) changes nothing, slot included: seed it and retry.
+   * With `lease`, an admitted operation may also take a lease for the caller in the same step (see
+   * LeaseClaim): granted only while the tenant is far from every limit; `leased` says whether it was.
    */
-  admit(key: string, cost: number, policy: BucketPolicy, slot: SlotClaim, month?: MonthlyCounter): Promise<AdmissionState>;
+  admit(key: string, cost: number, policy: BucketPolicy, slot: SlotClaim, month?: MonthlyCounter, lease?: LeaseClaim): Promise<AdmissionState>;
   /**
    * Ends an admitted operation in one atomic step: frees its slot and gives `amount` back to the
    * bucket, and to the month's counter when it still exists (else the bucket alone is refunded and
-   * monthUsed is absent).
+   * monthUsed is absent). `slot.more` are further slots freed with it (what a lease held unused).
    */
-  settle(key: string, amount: number, policy: BucketPolicy, slot: Omit<SlotClaim, 'limit' | 'leaseMs'>, month?: MonthlyCounter): Promise<BucketState>;
+  settle(key: string, amount: number, policy: BucketPolicy, slot: SlotRelease, month?: MonthlyCounter): Promise<BucketState>;
+}
+
+/** The slots an ended operation (or lease) frees. */
+export interface SlotRelease {
+  key: string;
+  id: string;
+  more?: readonly string[];
+}
+
+/**
+ * A lease asked for with an admission: besides the operation's cost and slot, `units` more from the
+ * bucket (and the month) and the slots `slotIds`, held by one gateway so that it can admit the tenant's
+ * next operations itself until it gives back what it did not use (settle). Every unit it admits was
+ * taken from the shared bucket first, so gateways together still admit no more than the bucket holds.
+ * Granted only when, after the operation and the lease, the bucket still holds `keepTokens`, the month
+ * is at most `monthCeiling` and at most `maxHeld` slots are held: near a limit, operations are admitted
+ * one by one, exactly as without leases.
+ */
+export interface LeaseClaim {
+  units: number;
+  slotIds: readonly string[];
+  keepTokens: number;
+  monthCeiling: number;
+  maxHeld: number;
 }
 
 /** A concurrency slot asked for with an admission (see acquireSlot). */
@@ -76,6 +102,8 @@ export interface SlotClaim {
 /** What admit decided: a bucket state whose refusal may also be `concurrency` (every slot held). */
 export interface AdmissionState extends Omit<BucketState, 'refusal'> {
   refusal?: BucketState['refusal'] | 'concurrency';
+  /** The lease asked for was granted (its units are no longer in `available`, and are in `monthUsed`). */
+  leased?: boolean;
 }
 
 export interface StreamEntry {

@@ -49,4 +49,51 @@ describe('admission across two gateway instances', () => {
     expect(viaSecond).toBeGreaterThan(0);
     expect(admitted.length - viaSecond).toBeGreaterThan(0);
   });
+
+  it('with leases (Redis): admits from them while the bucket is far from empty, and still never more than the bucket plus one request', async () => {
+    // A bucket big enough for leases: each takes 5 % (100), ten times this operation's cost.
+    const capacity = 2_000;
+    const leaseMs = Number(first.config.ADMISSION_LEASE_MS);
+    await first.admin.query(`UPDATE plans SET bucket_capacity = $1, max_operation_cost = $1 WHERE name = 'free'`, [capacity]);
+    await Promise.all([first.gateway!.tenants.invalidate('acme-pets'), second.gateway!.tenants.invalidate('acme-pets')]);
+    await first.store.del(bucketKey('acme-pets'));
+    const policy = { capacity, restoreRate: 0.001 };
+    const token = await first.token('acme-pets');
+
+    const one = await first.gql(SPEND, { token });
+    expect(one.status).toBe(200);
+    expect(one.body.extensions?.cost.throttleStatus.currentlyAvailable).toBe(capacity - COST);
+    const inStore = (await first.store.peekTokens(bucketKey('acme-pets'), policy)).available;
+    if (first.config.REDIS_URL) {
+      // The gateway holds a lease: its share is out of the shared bucket, though not spent.
+      expect(inStore).toBeCloseTo(capacity - COST - capacity * 0.05, 0);
+      await new Promise((resolve) => setTimeout(resolve, leaseMs + 100));
+    }
+    // Returned (or, in process, never lent): the store holds exactly what was not spent.
+    expect((await first.store.peekTokens(bucketKey('acme-pets'), policy)).available).toBeCloseTo(capacity - COST, 0);
+
+    // Forty clients over both gateways spend the bucket down.
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, async (_, client) => {
+        const url = client % 2 ? second.urls.gateway : first.urls.gateway;
+        const seen: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const response = await first.gql(SPEND, { token, url });
+          seen.push(response.status);
+          if (response.status === 200) expect(response.body.extensions?.cost.actualQueryCost).toBe(COST);
+          else expect(response.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+        }
+        return seen;
+      }),
+    );
+    const admitted = statuses.flat().filter((status) => status === 200).length + 1;
+    expect(statuses.flat().every((status) => status === 200 || status === 429)).toBe(true);
+    expect(admitted * COST).toBeLessThanOrEqual(capacity + COST);
+    // A lease held idle on one gateway while the other refuses is at most 5 % of the bucket per gateway,
+    // and goes back within its window.
+    expect(admitted * COST).toBeGreaterThanOrEqual(capacity - 2 * capacity * 0.05 - COST);
+    await new Promise((resolve) => setTimeout(resolve, leaseMs + 100));
+    const left = (await first.store.peekTokens(bucketKey('acme-pets'), policy)).available;
+    expect(left).toBeCloseTo(capacity - admitted * COST, 0);
+  });
 });

@@ -29,8 +29,18 @@ describe('two gateway instances', () => {
     const token = await first.token('fluffy-friends');
     const a = await first.gql(QUERY, { token });
     const b = await first.gql(QUERY, { token, url: second.urls.gateway });
-    expect(a.body).toEqual(b.body);
+    expect(a.body.data).toEqual(b.body.data);
     expect(b.body.data.currentTenant.slug).toBe('fluffy-friends');
+    const { throttleStatus: atFirst, ...costAtFirst } = a.body.extensions!.cost;
+    const { throttleStatus: atSecond, ...costAtSecond } = b.body.extensions!.cost;
+    expect(costAtFirst).toEqual(costAtSecond);
+    // One bucket: each reports what it could admit now. With Redis, the first gateway's lease (5 % of
+    // the bucket, admission.ts LeaseOptions) is out of what the second can admit until it goes back.
+    const { maximumAvailable: capacity } = atFirst;
+    expect(atSecond.maximumAvailable).toBe(capacity);
+    expect(atFirst.currentlyAvailable).toBe(capacity - costAtFirst.actualQueryCost);
+    expect(atSecond.currentlyAvailable).toBeLessThanOrEqual(capacity - costAtFirst.actualQueryCost);
+    expect(atSecond.currentlyAvailable).toBeGreaterThanOrEqual(capacity * 0.95 - 2 * costAtFirst.actualQueryCost);
   });
 
   it('both refuse a tenant suspended through one of them, well before their L1 caches expire', async () => {

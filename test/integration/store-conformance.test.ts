@@ -2,7 +2,7 @@
 // is set (CI sets it). Both must behave the same, or the one-command start would test something else.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryStore, createRedisStore, tenantKey, type KeyValueStore } from '../../tenancy/store';
+import { createMemoryStore, createRedisStore, tenantKey, type KeyValueStore, type LeaseClaim } from '../../tenancy/store';
 
 const adapters: Array<[string, () => Promise<KeyValueStore>]> = [['memory', async () => createMemoryStore()]];
 if (process.env.REDIS_URL) {
@@ -308,6 +308,70 @@ describe.each(adapters)('%s store', (_name, create) => {
       const limited = await Promise.all(Array.from({ length: 50 }, (_, i) => store.admit(k2.bucket, 1, policy, slot(k2, `s${i}`, 7))));
       expect(limited.filter((r) => r.allowed)).toHaveLength(7);
       expect(limited.filter((r) => r.refusal === 'concurrency')).toHaveLength(43);
+    });
+
+    describe('with a lease asked for', () => {
+      const lease = (ids: string[], over: Partial<LeaseClaim> = {}): LeaseClaim => ({ units: 20, slotIds: ids, keepTokens: 50, monthCeiling: 500, maxHeld: 5, ...over });
+
+      it('grants it with the operation: its units leave the bucket and join the month, its slots are held', async () => {
+        const k = keys();
+        await store.seedCounter(k.month.key, 10, 60);
+        const admitted = await store.admit(k.bucket, 5, policy, slot(k, 'op', 10), k.month, lease(['l1', 'l2']));
+        expect(admitted).toMatchObject({ allowed: true, leased: true, monthUsed: 35 });
+        expect(admitted.available).toBeCloseTo(75, 1);
+        expect((await store.peekTokens(k.bucket, policy)).available).toBeCloseTo(75, 1);
+        expect(Number(await store.get(k.month.key))).toBe(35);
+        // op, l1 and l2 hold three of four slots.
+        expect(await store.acquireSlot(k.slots, 'x', 4, 60_000)).toBe(true);
+        expect(await store.acquireSlot(k.slots, 'y', 4, 60_000)).toBe(false);
+        // Returning it: the unused units and both idle slots in one settle.
+        const settled = await store.settle(k.bucket, 20, policy, { key: k.slots, id: 'l1', more: ['l2'] }, k.month);
+        expect(settled).toMatchObject({ monthUsed: 15 });
+        expect(settled.available).toBeCloseTo(95, 1);
+        expect(await store.acquireSlot(k.slots, 'y', 4, 60_000)).toBe(true);
+        expect(await store.acquireSlot(k.slots, 'z', 4, 60_000)).toBe(true);
+      });
+
+      it('admits the operation alone, taking nothing more, near any limit', async () => {
+        const k = keys();
+        await store.seedCounter(k.month.key, 0, 60);
+        // The bucket would keep less than keepTokens.
+        const low = await store.admit(k.bucket, 40, policy, slot(k, 'a', 10), k.month, lease(['l1']));
+        expect(low).toMatchObject({ allowed: true, monthUsed: 40 });
+        expect(low.leased).toBeFalsy();
+        expect(low.available).toBeCloseTo(60, 1);
+        // The month would pass its ceiling.
+        const k2 = keys();
+        await store.seedCounter(k2.month.key, 490, 60);
+        const month = await store.admit(k2.bucket, 1, policy, slot(k2, 'a', 10), k2.month, lease(['l1']));
+        expect(month).toMatchObject({ allowed: true, monthUsed: 491 });
+        expect(month.leased).toBeFalsy();
+        // Too many slots would be held: op + 2 lease slots > maxHeld 2.
+        const k3 = keys();
+        const slots = await store.admit(k3.bucket, 1, policy, slot(k3, 'a', 10), undefined, lease(['l1', 'l2'], { maxHeld: 2 }));
+        expect(slots.allowed).toBe(true);
+        expect(slots.leased).toBeFalsy();
+        expect(slots.available).toBeCloseTo(99, 1);
+        expect(await store.acquireSlot(k3.slots, 'b', 2, 60_000)).toBe(true); // only 'a' was held
+        // A refused operation takes no lease either.
+        const k4 = keys();
+        const refused = await store.admit(k4.bucket, 101, policy, slot(k4, 'a', 10), undefined, lease(['l1']));
+        expect(refused).toMatchObject({ allowed: false, refusal: 'bucket' });
+        expect(refused.leased).toBeFalsy();
+        expect((await store.peekTokens(k4.bucket, policy)).available).toBeCloseTo(100, 1);
+      });
+
+      it('never lets leases and operations together take more than the bucket holds', async () => {
+        const k = keys();
+        const small = { capacity: 50, restoreRate: 0.001 };
+        const results = await Promise.all(
+          Array.from({ length: 100 }, (_, i) => store.admit(k.bucket, 1, small, slot(k, `s${i}`, 1000), undefined, lease([`l${i}`], { units: 5, keepTokens: 0, maxHeld: 1000 }))),
+        );
+        const taken = results.reduce((sum, r) => sum + (r.allowed ? 1 : 0) + (r.leased ? 5 : 0), 0);
+        expect(taken).toBeLessThanOrEqual(50);
+        expect(taken).toBeGreaterThanOrEqual(49);
+        expect((await store.peekTokens(k.bucket, small)).available).toBeCloseTo(50 - taken, 0);
+      });
     });
   });
 
