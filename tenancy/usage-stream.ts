@@ -22,6 +22,45 @@ export interface UsageEvent {
   at: number;
 }
 
+/**
+ * One stream entry for many events (what the gateway appends: one XADD per batch instead of one per
+ * operation, for the gateway's CPU and Redis's): field `batch`, a JSON array of
+ * [tenantId, operationName, requestedCost, actualCost, latencyMs, outcome, at] tuples.
+ */
+export function encodeUsageBatch(events: ReadonlyArray<UsageEvent>): Record<string, string> {
+  return {
+    batch: JSON.stringify(events.map((e) => [e.tenantId, e.operationName ?? '', e.requestedCost, e.actualCost, Math.round(e.latencyMs * 1000) / 1000, e.outcome, e.at])),
+  };
+}
+
+/**
+ * The events of one stream entry, in order: a batch (encodeUsageBatch) or a single event
+ * (encodeUsageEvent, the format before batches, still read). Null when the entry is not usage at all;
+ * a batch's malformed items are left out.
+ */
+export function decodeUsageEntry(fields: Record<string, string>): UsageEvent[] | null {
+  if (fields.batch === undefined) {
+    const event = decodeUsageEvent(fields);
+    return event ? [event] : null;
+  }
+  let items: unknown;
+  try {
+    items = JSON.parse(fields.batch);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(items)) return null;
+  const events: UsageEvent[] = [];
+  for (const item of items) {
+    if (!Array.isArray(item) || item.length !== 7) continue;
+    const [t, op, rc, ac, ms, o, at] = item as unknown[];
+    const event = typeof t === 'string' && typeof op === 'string' && typeof o === 'string' ? decodeUsageEvent({ t, op, rc: String(rc), ac: String(ac), ms: String(ms), o, at: String(at) }) : null;
+    if (event) events.push(event);
+  }
+  return events;
+}
+
+/** One event as its own entry (the format before batches; the consumer still reads it). */
 export function encodeUsageEvent(event: UsageEvent): Record<string, string> {
   return {
     t: event.tenantId,

@@ -1,7 +1,7 @@
 import { outsideRequestScope } from '../../tenancy/context';
 import type { Logger } from '../../tenancy/logger';
 import type { KeyValueStore } from '../../tenancy/store';
-import { encodeUsageEvent, USAGE_STREAM, type UsageEvent } from '../../tenancy/usage-stream';
+import { encodeUsageBatch, USAGE_STREAM, type UsageEvent } from '../../tenancy/usage-stream';
 
 export interface UsageSinkOptions {
   store: KeyValueStore;
@@ -21,8 +21,8 @@ export interface UsageSinkOptions {
 }
 
 /**
- * The gateway's side of usage metering: one stream entry per finished operation, appended off the
- * response path in small batches. While the store is unreachable, entries wait in a bounded buffer
+ * The gateway's side of usage metering: one event per finished operation, appended off the
+ * response path in small batches, one stream entry per batch. While the store is unreachable, entries wait in a bounded buffer
  * and are retried.
  */
 export function createUsageSink(options: UsageSinkOptions) {
@@ -45,7 +45,8 @@ export function createUsageSink(options: UsageSinkOptions) {
   }
 
   function send(events: UsageEvent[]) {
-    const sent = store.appendManyToStream(USAGE_STREAM, events.map(encodeUsageEvent)).then(
+    // One entry for the batch: one XADD, whatever its size.
+    const sent = store.appendToStream(USAGE_STREAM, encodeUsageBatch(events)).then(
       () => {},
       () => keep(events),
     );

@@ -3,7 +3,7 @@ import type { Database } from '../../tenancy/db';
 import { isUuid } from '../../tenancy/db';
 import type { Logger } from '../../tenancy/logger';
 import type { KeyValueStore, StreamEntry } from '../../tenancy/store';
-import { decodeUsageEvent, USAGE_GROUP, USAGE_RECORDED_CHANNEL, USAGE_STREAM, type UsageEvent } from '../../tenancy/usage-stream';
+import { decodeUsageEntry, USAGE_GROUP, USAGE_RECORDED_CHANNEL, USAGE_STREAM, type UsageEvent } from '../../tenancy/usage-stream';
 import { recordUsage } from './repository';
 
 export interface UsageConsumerOptions {
@@ -45,37 +45,57 @@ export function startUsageConsumer(options: UsageConsumerOptions) {
       };
     });
 
+  /**
+   * Writes the events of `entries`, each tenant's in its own transaction. An entry (one event, or a
+   * gateway's batch of many tenants' events) is done, to be acknowledged, once every tenant it names
+   * is written or dropped; otherwise it is read again, and each event's stream id (the entry's, with
+   * its index in a batch) keeps the second write from counting what the first stored.
+   */
   async function writeBatch(entries: StreamEntry[]): Promise<{ done: string[]; tenants: string[] }> {
-    const done: string[] = [];
     const written: string[] = [];
     const byTenant = new Map<string, Array<UsageEvent & { streamId: string }>>();
+    /** Per entry, the tenants whose events it holds and which are not stored yet. */
+    const waiting = new Map<string, Set<string>>();
     for (const entry of entries) {
-      const event = decodeUsageEvent(entry.fields);
-      if (!event || !isUuid(event.tenantId)) {
+      const events = decodeUsageEntry(entry.fields);
+      const batch = entry.fields.batch !== undefined;
+      const tenants = new Set<string>();
+      waiting.set(entry.id, tenants);
+      if (!events) {
         logger.error({ entry: entry.id }, 'dropping a malformed usage entry');
-        done.push(entry.id);
         continue;
       }
-      const list = byTenant.get(event.tenantId) ?? [];
-      list.push({ ...event, streamId: entry.id });
-      byTenant.set(event.tenantId, list);
+      for (const [index, event] of events.entries()) {
+        if (!isUuid(event.tenantId)) {
+          logger.error({ entry: entry.id }, 'dropping a usage event that names no tenant');
+          continue;
+        }
+        const list = byTenant.get(event.tenantId) ?? [];
+        list.push({ ...event, streamId: batch ? `${entry.id}:${index}` : entry.id });
+        byTenant.set(event.tenantId, list);
+        tenants.add(event.tenantId);
+      }
     }
+    const settled = (tenantId: string) => {
+      for (const tenants of waiting.values()) tenants.delete(tenantId);
+    };
     for (const [tenantId, events] of byTenant) {
       try {
         await db.transaction({ tenantId }, (q) => recordUsage(q, events));
-        done.push(...events.map((e) => e.streamId));
+        settled(tenantId);
         written.push(tenantId);
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code === FOREIGN_KEY_VIOLATION || code === INVALID_TEXT) {
           // The tenant no longer exists: nothing can ever store these.
           logger.error({ err: error, tenantId, events: events.length }, 'dropping usage of an unknown tenant');
-          done.push(...events.map((e) => e.streamId));
+          settled(tenantId);
         } else {
           logger.warn({ err: error, tenantId, events: events.length }, 'usage write failed; will retry');
         }
       }
     }
+    const done = [...waiting].filter(([, tenants]) => tenants.size === 0).map(([id]) => id);
     return { done, tenants: written };
   }
 

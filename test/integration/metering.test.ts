@@ -6,7 +6,7 @@ import { startUsageConsumer } from '../../subgraphs/usage/metering';
 import { monthToDate, recordUsage } from '../../subgraphs/usage/repository';
 import { createLogger } from '../../tenancy/logger';
 import { createMemoryStore, createRedisStore, type KeyValueStore } from '../../tenancy/store';
-import { encodeUsageEvent, USAGE_GROUP, USAGE_STREAM } from '../../tenancy/usage-stream';
+import { encodeUsageBatch, encodeUsageEvent, USAGE_GROUP, USAGE_STREAM } from '../../tenancy/usage-stream';
 import type { Database } from '../../tenancy/db';
 import { openTestDatabase } from '../helpers/database';
 
@@ -65,6 +65,30 @@ describe('usage metering', () => {
     await drained();
     await restarted.stop();
     expect((await spent(acme)) - before).toBe(30);
+  });
+
+  it("aggregates a gateway's batch entry across tenants, skips its malformed items, and counts it once when written twice", async () => {
+    const [acmeBefore, fluffyBefore] = [await spent(acme), await spent(fluffy)];
+    const op = (tenantId: string, cost: number) => ({ tenantId, operationName: 'Batched', requestedCost: cost + 1, actualCost: cost, latencyMs: 2.25, outcome: 'ok', at: Date.now() });
+    const fields = encodeUsageBatch([op(acme, 5), op(fluffy, 7), op(acme, 11), op('not-a-tenant', 13)]);
+    // A malformed item inside the batch is left out; the rest of the batch still counts.
+    const items = JSON.parse(fields.batch!) as unknown[];
+    items.splice(1, 0, ['only', 'three', 'items']);
+    await store.appendToStream(USAGE_STREAM, { batch: JSON.stringify(items) });
+    // The first acknowledgement fails, as if the consumer died between writing and acknowledging:
+    // the entry is read and written again, and its events' stream ids keep them from counting twice.
+    const flaky: KeyValueStore = Object.create(store);
+    let failures = 0;
+    flaky.ackStream = async (...args) => {
+      if (failures++ === 0) throw new Error('connection lost');
+      return store.ackStream(...args);
+    };
+    const consumer = startUsageConsumer({ store: flaky, db, logger, consumer: 'c4', blockMs: 50, retryDelayMs: 20 });
+    await drained();
+    await consumer.stop();
+    expect(failures).toBeGreaterThanOrEqual(2);
+    expect((await spent(acme)) - acmeBefore).toBe(16);
+    expect((await spent(fluffy)) - fluffyBefore).toBe(7);
   });
 
   it('drops entries that are not usage events or name no tenant, and goes on', async () => {

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createUsageSink, type UsageSink } from '../../gateway/src/usage-sink';
 import { createLogger } from '../../tenancy/logger';
 import { createMemoryStore, type KeyValueStore } from '../../tenancy/store';
-import { USAGE_STREAM, type UsageEvent } from '../../tenancy/usage-stream';
+import { decodeUsageEntry, USAGE_STREAM, type UsageEvent } from '../../tenancy/usage-stream';
 
 const event = (n: number): UsageEvent => ({ tenantId: 't', operationName: `Op${n}`, requestedCost: n, actualCost: n, latencyMs: 1, outcome: 'ok', at: Date.now() });
 const logger = createLogger('test', 'silent');
@@ -12,18 +12,20 @@ const logger = createLogger('test', 'silent');
 let sink: UsageSink | undefined;
 afterEach(() => sink?.close());
 
+/** Counts the store calls and the events each carries (one entry per batch). */
 function counting(store: KeyValueStore, failing = { now: false }) {
   const calls: number[] = [];
-  const append = store.appendManyToStream.bind(store);
-  store.appendManyToStream = async (stream, entries) => {
-    calls.push(entries.length);
+  const append = store.appendToStream.bind(store);
+  store.appendToStream = async (stream, fields) => {
+    calls.push(decodeUsageEntry(fields)?.length ?? 0);
     if (failing.now) throw new Error('store away');
-    return append(stream, entries);
+    return append(stream, fields);
   };
   return { calls, failing };
 }
 
-const streamed = async (store: KeyValueStore) => (await store.readStream(USAGE_STREAM, 'check', 'c', { count: 1000, blockMs: 0 })).map((e) => e.fields.op);
+const streamed = async (store: KeyValueStore) =>
+  (await store.readStream(USAGE_STREAM, 'check', 'c', { count: 1000, blockMs: 0 })).flatMap((e) => decodeUsageEntry(e.fields)!.map((event) => event.operationName));
 
 describe('usage sink', () => {
   it('appends the events of a short window in one store call, in order', async () => {
