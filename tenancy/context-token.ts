@@ -91,19 +91,26 @@ export interface ContextTokenCacheOptions {
  */
 export function createContextTokenCache(signer: ContextSigner, options: ContextTokenCacheOptions = {}) {
   const { reuseMs = 30_000, maxEntries = 10_000 } = options;
-  const tokens = new LRUCache<string, Promise<string>>({ max: maxEntries, ttl: reuseMs });
-  return function tokenFor(context: TenantContext, subgraph: string): Promise<string> {
+  /** The signature on its way, and the token once it is there (so a request need not await it). */
+  const tokens = new LRUCache<string, { signing: Promise<string>; token?: string }>({ max: maxEntries, ttl: reuseMs });
+  return function tokenFor(context: TenantContext, subgraph: string): string | Promise<string> {
     const key = `${subgraph}\n${context.tenantId}\n${context.tenantSlug}\n${context.plan}\n${context.isolation}\n${context.roles.join(' ')}\n${context.subject}`;
-    let token = tokens.get(key);
-    if (!token) {
-      token = signer({ ...context, requestId: randomUUID() }, subgraph);
-      tokens.set(key, token);
-      token.catch(() => tokens.delete(key));
+    let entry = tokens.get(key);
+    if (!entry) {
+      const signing = signer({ ...context, requestId: randomUUID() }, subgraph);
+      const created: { signing: Promise<string>; token?: string } = { signing };
+      entry = created;
+      tokens.set(key, created);
+      signing.then(
+        (token) => (created.token = token),
+        () => tokens.delete(key),
+      );
     }
-    return token;
+    return entry.token ?? entry.signing;
   };
 }
-export type ContextTokenSource = (context: TenantContext, subgraph: string) => Promise<string>;
+/** A context token for one subgraph: the token itself when it is at hand, else the signature on its way. */
+export type ContextTokenSource = (context: TenantContext, subgraph: string) => string | Promise<string>;
 
 export interface ContextVerifierOptions {
   publicKey: Key;

@@ -339,9 +339,7 @@ export function createAdmitter(options: AdmitterOptions) {
     leases.set(key, lease);
   }
 
-  async function admit(tenant: TenantContext, limits: PlanLimits, requested: number, slotId: string, options: { lease?: boolean } = {}): Promise<Admitted> {
-    const policy = policyOf(limits);
-    const month = monthlyCounter(tenant, limits);
+  function checkMaximum(tenant: TenantContext, limits: PlanLimits, requested: number) {
     if (requested > limits.maxOperationCost) {
       throw requestError(
         ErrorCode.COST_LIMIT_EXCEEDED,
@@ -349,6 +347,21 @@ export function createAdmitter(options: AdmitterOptions) {
         { maximumQueryCost: limits.maxOperationCost },
       );
     }
+  }
+
+  /**
+   * What `admit` with a lease decides when this gateway can decide alone, without a promise: the
+   * per-operation maximum (thrown), then the tenant's open lease; undefined when the store must answer.
+   */
+  function admitKnown(tenant: TenantContext, limits: PlanLimits, requested: number): Admitted | undefined {
+    checkMaximum(tenant, limits, requested);
+    return leasing ? admitFromLease(bucketKey(tenant.tenantSlug), limits, requested, monthOf().id) : undefined;
+  }
+
+  async function admit(tenant: TenantContext, limits: PlanLimits, requested: number, slotId: string, options: { lease?: boolean } = {}): Promise<Admitted> {
+    const policy = policyOf(limits);
+    const month = monthlyCounter(tenant, limits);
+    checkMaximum(tenant, limits, requested);
     const key = bucketKey(tenant.tenantSlug);
     if (options.lease && leasing) {
       const leased = admitFromLease(key, limits, requested, month.month);
@@ -497,7 +510,7 @@ export function createAdmitter(options: AdmitterOptions) {
     await Promise.all([...leases.values()].map(closeLease));
   }
 
-  return { admit, release, renew, finish, shortage, mayRefuseLocally, returnLeases, slotLeaseMs };
+  return { admit, admitKnown, release, renew, finish, shortage, mayRefuseLocally, returnLeases, slotLeaseMs };
 }
 export type Admitter = ReturnType<typeof createAdmitter>;
 
@@ -612,7 +625,8 @@ export function createAdmission(options: AdmissionOptions) {
           if (requestContext.operation.operation === 'subscription') return; // the subscription server admits these (subscriptions.ts)
           requested = costModel.requested(requestContext.document, requestContext.operationName, requestContext.request.variables ?? {});
           try {
-            ({ bucket, monthUsed, slotId } = await admitter.admit(tenant, limits, requested, slotId, { lease: true }));
+            // From this gateway's lease without a promise when it can, else from the store.
+            ({ bucket, monthUsed, slotId } = admitter.admitKnown(tenant, limits, requested) ?? (await admitter.admit(tenant, limits, requested, slotId, { lease: true })));
             admittedAt = performance.now();
             admitted = true;
           } catch (error) {
@@ -634,14 +648,18 @@ export function createAdmission(options: AdmissionOptions) {
 
         async willSendResponse(requestContext) {
           try {
-            await settle(requestContext);
+            // Synchronous for every admitted operation: no further promise on the response's path.
+            const pending = settle(requestContext);
+            if (pending) await pending;
           } catch (error) {
             logger.warn({ err: error }, 'could not settle the operation cost');
           }
         },
       };
 
-      async function settle({ response, document, operationName, request, errors, operation }: SettleContext) {
+      /** The refund and slot release, then the report; a promise only when the bucket must be asked for. */
+      function settle(requestContext: SettleContext): Promise<void> | undefined {
+        const { response, document, operationName, request, operation } = requestContext;
         let actual = 0;
         const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
         if (admitted && document && result) {
@@ -666,8 +684,15 @@ export function createAdmission(options: AdmissionOptions) {
             monthUsed = refunded.monthUsed ?? monthUsed;
           }
         }
-        if (!result) return;
-        const state = bucket ?? (await options.store.peekTokens(bucketKey(tenant.tenantSlug), { capacity: limits.bucketCapacity, restoreRate: limits.restoreRate }));
+        if (!result) return undefined;
+        // Only an operation refused before the store answered has no bucket to report: ask for it.
+        if (!bucket) return options.store.peekTokens(bucketKey(tenant.tenantSlug), { capacity: limits.bucketCapacity, restoreRate: limits.restoreRate }).then((state) => report(requestContext, result, actual, state));
+        report(requestContext, result, actual, bucket);
+        return undefined;
+      }
+
+      /** Writes extensions.cost (and warnings) and the RateLimit headers, and reports the finished operation. */
+      function report({ response, operationName, request, errors }: SettleContext, result: SingleResult, actual: number, state: BucketState) {
         const { cost, warnings, headers } = costParts(limits, requested, admitted ? Math.min(actual, requested) : 0, state, monthUsed);
         result.extensions = { ...result.extensions, cost };
         if (warnings) result.extensions.warnings = warnings;
@@ -693,3 +718,4 @@ export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<Gate
 }
 
 type SettleContext = GraphQLRequestContextWillSendResponse<GatewayContext>;
+type SingleResult = Extract<SettleContext['response']['body'], { kind: 'single' }>['singleResult'];

@@ -94,12 +94,27 @@ export function createAuthenticator(options: AuthOptions) {
     }
   }
 
+  const tokenOf = (authorization: string): string => {
+    const trimmed = authorization.trim();
+    const match = /^Bearer\s+(\S+)$/i.exec(trimmed);
+    return match ? match[1]! : trimmed;
+  };
+
   return {
+    /**
+     * The claims of a token verified before and not expired, without a promise (the common case of a
+     * request: no await on its path); undefined when only `authenticate` can tell, errors included.
+     */
+    known(authorization: string | undefined | null): UserClaims | undefined {
+      if (!authorization || !verified) return undefined;
+      const cached = verified.get(tokenOf(authorization));
+      return cached && cached.expiresAt + clockSkewSeconds > Date.now() / 1000 ? cached : undefined;
+    },
+
     /** Verifies `Authorization: Bearer <jwt>` (or a bare token, as graphql-ws connectionParams carry it). */
     async authenticate(authorization: string | undefined | null): Promise<UserClaims> {
       if (!authorization) throw unauthenticated('Missing bearer token');
-      const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-      const token = match ? match[1]! : authorization.trim();
+      const token = tokenOf(authorization);
       if (token.length > 8192 || !/^[\w-]+\.[\w-]+\.[\w-]*$/.test(token)) throw unauthenticated('Token is malformed');
       const cached = verified?.get(token);
       const now = Date.now() / 1000;

@@ -17,7 +17,7 @@ import { schemaPath, SUPERGRAPH_FILE } from '../../tenancy/schema-files';
 import type { KeyValueStore } from '../../tenancy/store';
 import { listen, type RunningServer } from '../../tenancy/subgraph-server';
 import type { UsageEvent } from '../../tenancy/usage-stream';
-import { createAuthenticator } from './auth';
+import { createAuthenticator, type UserClaims } from './auth';
 import { createCostModel } from './cost';
 import { createDashboard } from './dashboard';
 import { createDocumentGuard, useNoSuggestions, type EdgeLimitOptions } from './edge-limits';
@@ -279,14 +279,29 @@ export async function createGateway(options: GatewayOptions) {
   });
   void subscriptionGauge;
 
+  const selectorsOf = (credentials: Credentials) => ({
+    header: credentials.tenantHeader,
+    subdomain: subdomainOf(credentials.host, baseDomain),
+    path: credentials.pathSlug,
+  });
+
   /** Authentication and tenant resolution, the same for an HTTP request and a WebSocket's connection_init. */
   async function authenticate(credentials: Credentials): Promise<Session> {
     const claims = await authenticator.authenticate(credentials.authorization);
-    const record = await tenants.resolve(claims, {
-      header: credentials.tenantHeader,
-      subdomain: subdomainOf(credentials.host, baseDomain),
-      path: credentials.pathSlug,
-    });
+    return sessionOf(credentials, claims, await tenants.resolve(claims, selectorsOf(credentials)));
+  }
+
+  /**
+   * `authenticate` without a promise when the token was verified before and the tenant is in L1 (most
+   * requests); undefined when only `authenticate` can tell. Throws the same refusals.
+   */
+  function authenticateKnown(credentials: Credentials): Session | undefined {
+    const claims = authenticator.known(credentials.authorization);
+    const record = claims && tenants.resolveKnown(claims, selectorsOf(credentials));
+    return record && sessionOf(credentials, claims, record);
+  }
+
+  function sessionOf(credentials: Credentials, claims: UserClaims, record: TenantRecord): Session {
     return {
       tenant: {
         tenantId: record.id,
@@ -321,7 +336,7 @@ export async function createGateway(options: GatewayOptions) {
       requestId,
     };
     try {
-      session = await authenticate(credentials);
+      session = authenticateKnown(credentials) ?? (await authenticate(credentials));
     } catch (thrown) {
       const error = ensureGraphQLError(thrown);
       const code = String(error.extensions.code);
@@ -331,41 +346,42 @@ export async function createGateway(options: GatewayOptions) {
       return sendGraphQLError(res, shown, code === ErrorCode.UNAUTHENTICATED ? { 'www-authenticate': 'Bearer' } : {});
     }
     const { tenant, limits } = session;
+    const request: EndpointRequest = {
+      policy: session.persistedOperations,
+      context: async () => createGatewayContext(tenant, limits, contextTokens),
+      onRefused: (code: string, operationName: string | null) => metrics.observe(operationName, code, tenant.tenantSlug, (performance.now() - started) / 1000),
+      // A tenant whose bucket is known to be short gets its 429 here, before Apollo Server.
+      refuseEarly: (params) => admission.refuseEarly({ tenant, limits, startedAt: started }, params),
+    };
+    const scope = { requestId, service: 'gateway', tenant: tenant.tenantSlug };
+    // A subscription asked for as a multipart or event stream is served here; anything else by Apollo Server.
+    const protocol = req.method === 'POST' ? streamProtocolOf(req.headers.accept) : undefined;
+    if (!protocol) return runInRequestScope(scope, () => endpoint.handle(req, res, url, request));
 
-    await runInRequestScope({ requestId, service: 'gateway', tenant: tenant.tenantSlug }, async () => {
-      // A subscription asked for as a multipart or event stream is served here; anything else by Apollo Server.
-      const protocol = req.method === 'POST' ? streamProtocolOf(req.headers.accept) : undefined;
+    await runInRequestScope(scope, async () => {
       let body: unknown;
-      if (protocol) {
-        try {
-          body = parseBody(await readBody(req), req.headers['content-type']);
-        } catch (error) {
-          if (error instanceof BodyError) return sendBodyError(res, error);
-          throw error;
-        }
-        if (body && typeof body === 'object' && !Array.isArray(body)) {
-          // The same persisted-operation policy and edge limits as any other operation, before anything else.
-          let resolved;
-          try {
-            resolved = endpoint.prepare(body, session.persistedOperations);
-          } catch (thrown) {
-            const error = ensureGraphQLError(thrown);
-            metrics.observe(null, String(error.extensions.code), tenant.tenantSlug, (performance.now() - started) / 1000);
-            return sendGraphQLError(res, error);
-          }
-          const request = { ...(body as StreamRequest), query: resolved.query };
-          const document = subscriptionDocumentOf(request);
-          if (document) return httpSubscriptions.serve(req, res, protocol, session, { ...request, document }, credentials);
-        }
+      try {
+        body = parseBody(await readBody(req), req.headers['content-type']);
+      } catch (error) {
+        if (error instanceof BodyError) return sendBodyError(res, error);
+        throw error;
       }
-      const request: EndpointRequest = {
-        policy: session.persistedOperations,
-        context: async () => createGatewayContext(tenant, limits, contextTokens),
-        onRefused: (code: string, operationName: string | null) => metrics.observe(operationName, code, tenant.tenantSlug, (performance.now() - started) / 1000),
-        // A tenant whose bucket is known to be short gets its 429 here, before Apollo Server.
-        refuseEarly: (params) => admission.refuseEarly({ tenant, limits, startedAt: started }, params),
-      };
-      return endpoint.handle(req, res, url, request, protocol ? { body } : undefined);
+      if (body && typeof body === 'object' && !Array.isArray(body)) {
+        // The same persisted-operation policy and edge limits as any other operation, before anything else.
+        let resolved;
+        try {
+          resolved = endpoint.prepare(body, session.persistedOperations);
+        } catch (thrown) {
+          const error = ensureGraphQLError(thrown);
+          metrics.observe(null, String(error.extensions.code), tenant.tenantSlug, (performance.now() - started) / 1000);
+          return sendGraphQLError(res, error);
+        }
+        const streamed = { ...(body as StreamRequest), query: resolved.query };
+        const document = subscriptionDocumentOf(streamed);
+        if (document) return httpSubscriptions.serve(req, res, protocol, session, { ...streamed, document }, credentials);
+      }
+      // Not a subscription: an ordinary operation (or batch) whose body is read already.
+      return endpoint.handle(req, res, url, request, { body });
     });
   }
 

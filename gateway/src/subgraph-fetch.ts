@@ -7,14 +7,17 @@ export interface GatewayContext {
   tenant: TenantContext;
   /** The tenant's plan limits, from the cached registry record (admission). */
   limits: PlanLimits;
-  /** The signed context token for one subgraph (from createContextTokenCache: reused across requests of one principal). */
-  contextTokenFor(subgraph: string): Promise<string>;
+  /**
+   * The signed context token for one subgraph (from createContextTokenCache: reused across requests of
+   * one principal), or the signature on its way.
+   */
+  contextTokenFor(subgraph: string): string | Promise<string>;
   startedAt: number;
 }
 
 export function createGatewayContext(tenant: TenantContext, limits: PlanLimits, tokenFor: ContextTokenSource): GatewayContext {
   // One token per subgraph per request, whatever `tokenFor` does (a signer signs on every call).
-  const tokens = new Map<string, Promise<string>>();
+  const tokens = new Map<string, string | Promise<string>>();
   return {
     tenant,
     limits,
@@ -45,15 +48,18 @@ export class TenantContextDataSource extends RemoteGraphQLDataSource<GatewayCont
     super({ url, fetcher: fetch });
   }
 
-  override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
+  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void | Promise<void> {
     const headers = request.http?.headers;
     if (!headers) return;
     if (!('tenant' in context) || !context.tenant) {
       // Health checks and schema loading carry no tenant; subgraphs refuse them except _service.
       return;
     }
-    headers.set(CONTEXT_HEADER, await context.contextTokenFor(this.subgraph));
     // The request id rides here, not in the (reused) token: subgraphs log and audit with it.
     headers.set('x-request-id', context.tenant.requestId);
+    // Without a promise when the token is at hand (a principal's every request after its first).
+    const token = context.contextTokenFor(this.subgraph);
+    if (typeof token === 'string') headers.set(CONTEXT_HEADER, token);
+    else return token.then((signed: string) => void headers.set(CONTEXT_HEADER, signed));
   }
 }

@@ -65,6 +65,29 @@ export function createTenantResolver(options: TenantResolverOptions) {
     },
   });
 
+  /** The tenant a request names: the token's, unless a selector names it too (or a platform-admin names another). */
+  function selectedSlug(claims: UserClaims, selectors: TenantSelectors): string {
+    const { header, subdomain, path } = selectors;
+    if (!header && !subdomain && !path) return claims.tenantSlug;
+    const named = [header, subdomain, path].filter((s): s is string => !!s);
+    const selected = named[0]!;
+    if (named.some((s) => s !== selected)) throw forbidden('Tenant selectors name different tenants');
+    if (selected !== claims.tenantSlug && !isPlatformAdmin(claims.roles)) {
+      throw forbidden('Tenant selector does not match the token tenant');
+    }
+    return selected;
+  }
+
+  /** The tenant, if this principal may act on it now; throws the refusal. */
+  function admitted(claims: UserClaims, slug: string, tenant: TenantRecord | null): TenantRecord {
+    if (!tenant) throw forbidden('Unknown tenant');
+    const admin = isPlatformAdmin(claims.roles);
+    // A platform-admin may still act on a suspended tenant: that is how it gets reactivated.
+    if (tenant.status !== 'active' && !admin) throw forbidden('Tenant is suspended');
+    if (admin && slug !== claims.tenantSlug) onPlatformAdminSelect?.(claims, tenant);
+    return tenant;
+  }
+
   let unsubscribe: (() => Promise<void>) | undefined;
   const changeListeners = new Set<(slug: string) => void>();
   const changed = (slug: string) => {
@@ -100,20 +123,17 @@ export function createTenantResolver(options: TenantResolverOptions) {
      * path) may only repeat it; a platform-admin may select any tenant, and that is audited.
      */
     async resolve(claims: UserClaims, selectors: TenantSelectors): Promise<TenantRecord> {
-      const named = [selectors.header, selectors.subdomain, selectors.path].filter((s): s is string => !!s);
-      const selected = named[0];
-      if (named.some((s) => s !== selected)) throw forbidden('Tenant selectors name different tenants');
-      const admin = isPlatformAdmin(claims.roles);
-      if (selected && selected !== claims.tenantSlug && !admin) {
-        throw forbidden('Tenant selector does not match the token tenant');
-      }
-      const slug = selected ?? claims.tenantSlug;
-      const tenant = await lookup(slug);
-      if (!tenant) throw forbidden('Unknown tenant');
-      // A platform-admin may still act on a suspended tenant: that is how it gets reactivated.
-      if (tenant.status !== 'active' && !admin) throw forbidden('Tenant is suspended');
-      if (admin && slug !== claims.tenantSlug) onPlatformAdminSelect?.(claims, tenant);
-      return tenant;
+      const slug = selectedSlug(claims, selectors);
+      return admitted(claims, slug, await lookup(slug));
+    },
+    /**
+     * What `resolve` answers when this gateway's L1 holds the tenant, without a promise (the common
+     * case of a request); undefined when only `resolve` can tell. Throws the same refusals.
+     */
+    resolveKnown(claims: UserClaims, selectors: TenantSelectors): TenantRecord | undefined {
+      const slug = selectedSlug(claims, selectors);
+      const entry = l1TtlMs > 0 && SLUG.test(slug) ? l1.get(slug) : undefined;
+      return entry && entry !== MISSING ? admitted(claims, slug, entry) : undefined;
     },
   };
 }

@@ -31,6 +31,8 @@ describe('context token cache', () => {
     const tokenFor = createContextTokenCache(sign);
     const first = await tokenFor(alice, 'pets');
     expect(await tokenFor({ ...alice, requestId: 'r2' }, 'pets')).toBe(first);
+    // Once signed, the token itself: a request's fetch need not wait for a promise.
+    expect(tokenFor({ ...alice, requestId: 'r3' }, 'pets')).toBe(first);
     expect(signed).toHaveLength(1);
     // The token's jti is an id of its own, not the first request's.
     expect(signed[0]!.context.requestId).not.toBe('r1');
