@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type {
   ApolloServerPlugin,
   GraphQLRequestContextWillSendResponse,
+  GraphQLRequestListener,
 } from '@apollo/server';
 import { ErrorCode, httpStatusOf, requestError } from '../../tenancy/errors';
 import type { Logger } from '../../tenancy/logger';
@@ -605,109 +606,136 @@ export function createAdmission(options: AdmissionOptions) {
     };
   }
 
-  const plugin: ApolloServerPlugin<GatewayContext> = {
-    async requestDidStart({ contextValue }) {
-      const { tenant, limits } = contextValue;
-      // Not the request id: clients may choose that one, and equal ids would share one slot. An
-      // operation admitted from a lease holds one of the lease's slots instead.
-      let slotId: string = randomUUID();
-      let requested = 0;
-      let admitted = false;
-      let bucket: BucketState | undefined;
-      /** When the store's admitting answer arrived (performance.now). */
-      let admittedAt = 0;
-      let monthUsed: number | undefined;
+  /** What admission knows of one operation between its hooks. */
+  interface OperationState {
+    /** The concurrency slot it holds, once admitted: its own (asked of the store) or a lease's. */
+    slotId: string;
+    requested: number;
+    admitted: boolean;
+    bucket?: BucketState;
+    /** When the store's admitting answer arrived (performance.now). */
+    admittedAt: number;
+    monthUsed?: number;
+  }
+  /** Per operation (one GatewayContext each, a batch's operations included). */
+  const operations = new WeakMap<GatewayContext, OperationState>();
+  const stateOf = (context: GatewayContext): OperationState => {
+    let state = operations.get(context);
+    if (!state) {
+      state = { slotId: '', requested: 0, admitted: false, admittedAt: 0 };
+      operations.set(context, state);
+    }
+    return state;
+  };
 
-      return {
-        async didResolveOperation(requestContext) {
-          // No operation: Apollo Server answers that itself (OPERATION_RESOLUTION_FAILURE, 400).
-          if (!requestContext.operation) return;
-          if (requestContext.operation.operation === 'subscription') return; // the subscription server admits these (subscriptions.ts)
-          requested = costModel.requested(requestContext.document, requestContext.operationName, requestContext.request.variables ?? {});
-          try {
-            // From this gateway's lease without a promise when it can, else from the store.
-            ({ bucket, monthUsed, slotId } = admitter.admitKnown(tenant, limits, requested) ?? (await admitter.admit(tenant, limits, requested, slotId, { lease: true })));
-            admittedAt = performance.now();
-            admitted = true;
-          } catch (error) {
-            if (error instanceof AdmissionUnavailableError) {
-              // Fail-closed mode with Redis away: nothing is admitted that could not be counted.
-              requestContext.response.http.headers.set('retry-after', '1');
-              throw requestError(ErrorCode.SERVICE_UNAVAILABLE, 'Admission is unavailable, try again shortly', { retryAfter: 1 });
-            }
-            bucket = refusedBuckets.get(error as GraphQLError);
-            monthUsed = bucket?.monthUsed;
-            const extensions = (error as GraphQLError).extensions;
-            // A valid document refused for the bucket: its next repetitions may be refused early.
-            if (extensions?.reason === 'BUCKET' && requestContext.source) knownDocuments.set(requestContext.source, requestContext.document);
-            const retryAfter = extensions?.retryAfter;
-            if (typeof retryAfter === 'number') requestContext.response.http.headers.set('retry-after', String(retryAfter));
-            throw error;
-          }
-        },
-
-        async willSendResponse(requestContext) {
-          try {
-            // Synchronous for every admitted operation: no further promise on the response's path.
-            const pending = settle(requestContext);
-            if (pending) await pending;
-          } catch (error) {
-            logger.warn({ err: error }, 'could not settle the operation cost');
-          }
-        },
-      };
-
-      /** The refund and slot release, then the report; a promise only when the bucket must be asked for. */
-      function settle(requestContext: SettleContext): Promise<void> | undefined {
-        const { response, document, operationName, request, operation } = requestContext;
-        let actual = 0;
-        const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
-        if (admitted && document && result) {
-          try {
-            actual = costModel.actual(document, operationName, request.variables ?? {}, result.data ?? null);
-            if (operation?.operation === 'mutation') {
-              // A mutation that failed returns no data but did its work (or tried to): its base cost stays
-              // spent, so failing writes cannot be repeated for free.
-              const rootFields = operation.selectionSet.selections.filter((s) => s.kind === Kind.FIELD).length;
-              actual = Math.max(actual, Math.min(requested, rootFields * MUTATION_BASE_COST));
-            }
-          } catch (error) {
-            logger.warn({ err: error }, 'actual cost could not be computed; charging the requested cost');
-            actual = requested;
-          }
+  /** One listener for every operation (no closures per request); its state lives in `operations`. */
+  const listener: GraphQLRequestListener<GatewayContext> = {
+    async didResolveOperation(requestContext) {
+      // No operation: Apollo Server answers that itself (OPERATION_RESOLUTION_FAILURE, 400).
+      if (!requestContext.operation) return;
+      if (requestContext.operation.operation === 'subscription') return; // the subscription server admits these (subscriptions.ts)
+      const { tenant, limits } = requestContext.contextValue;
+      const state = stateOf(requestContext.contextValue);
+      state.requested = costModel.requested(requestContext.document, requestContext.operationName, requestContext.request.variables ?? {});
+      try {
+        // From this gateway's lease without a promise when it can, else from the store. The slot id is
+        // not the request id: clients may choose that one, and equal ids would share one slot.
+        const decided = admitter.admitKnown(tenant, limits, state.requested) ?? (await admitter.admit(tenant, limits, state.requested, randomUUID(), { lease: true }));
+        state.bucket = decided.bucket;
+        state.monthUsed = decided.monthUsed;
+        state.slotId = decided.slotId;
+        state.admittedAt = performance.now();
+        state.admitted = true;
+      } catch (error) {
+        if (error instanceof AdmissionUnavailableError) {
+          // Fail-closed mode with Redis away: nothing is admitted that could not be counted.
+          requestContext.response.http.headers.set('retry-after', '1');
+          throw requestError(ErrorCode.SERVICE_UNAVAILABLE, 'Admission is unavailable, try again shortly', { retryAfter: 1 });
         }
-        if (admitted) {
-          // One store call frees the slot and refunds what the operation did not cost (not awaited).
-          const refunded = admitter.finish(tenant, limits, slotId, result ? requested - actual : 0, bucket && { state: bucket, at: admittedAt });
-          if (refunded) {
-            bucket = refunded;
-            monthUsed = refunded.monthUsed ?? monthUsed;
-          }
-        }
-        if (!result) return undefined;
-        // Only an operation refused before the store answered has no bucket to report: ask for it.
-        if (!bucket) return options.store.peekTokens(bucketKey(tenant.tenantSlug), { capacity: limits.bucketCapacity, restoreRate: limits.restoreRate }).then((state) => report(requestContext, result, actual, state));
-        report(requestContext, result, actual, bucket);
-        return undefined;
+        state.bucket = refusedBuckets.get(error as GraphQLError);
+        state.monthUsed = state.bucket?.monthUsed;
+        const extensions = (error as GraphQLError).extensions;
+        // A valid document refused for the bucket: its next repetitions may be refused early.
+        if (extensions?.reason === 'BUCKET' && requestContext.source) knownDocuments.set(requestContext.source, requestContext.document);
+        const retryAfter = extensions?.retryAfter;
+        if (typeof retryAfter === 'number') requestContext.response.http.headers.set('retry-after', String(retryAfter));
+        throw error;
       }
+    },
 
-      /** Writes extensions.cost (and warnings) and the RateLimit headers, and reports the finished operation. */
-      function report({ response, operationName, request, errors }: SettleContext, result: SingleResult, actual: number, state: BucketState) {
-        const { cost, warnings, headers } = costParts(limits, requested, admitted ? Math.min(actual, requested) : 0, state, monthUsed);
-        result.extensions = { ...result.extensions, cost };
-        if (warnings) result.extensions.warnings = warnings;
-        for (const [name, value] of Object.entries(headers)) response.http.headers.set(name, value);
-        const code = errors?.[0]?.extensions?.code ?? result.errors?.[0]?.extensions?.code;
-        onFinished?.(contextValue, {
-          operationName: operationName ?? request.operationName ?? null,
-          requestedCost: requested,
-          actualCost: cost.actualQueryCost,
-          status: code ? String(code) : 'ok',
-          latencyMs: performance.now() - contextValue.startedAt,
-        });
+    async willSendResponse(requestContext) {
+      try {
+        // Synchronous for every admitted operation: no further promise on the response's path.
+        const pending = settle(requestContext, stateOf(requestContext.contextValue));
+        if (pending) await pending;
+      } catch (error) {
+        logger.warn({ err: error }, 'could not settle the operation cost');
       }
     },
   };
+
+  const plugin: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart() {
+      return listener;
+    },
+  };
+
+  /** The refund and slot release, then the report; a promise only when the bucket must be asked for. */
+  function settle(requestContext: SettleContext, state: OperationState): Promise<void> | undefined {
+    const { response, document, operationName, request, operation, contextValue } = requestContext;
+    const { tenant, limits } = contextValue;
+    const { requested, admitted } = state;
+    let actual = 0;
+    const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
+    if (admitted && document && result) {
+      try {
+        actual = costModel.actual(document, operationName, request.variables ?? {}, result.data ?? null);
+        if (operation?.operation === 'mutation') {
+          // A mutation that failed returns no data but did its work (or tried to): its base cost stays
+          // spent, so failing writes cannot be repeated for free.
+          const rootFields = operation.selectionSet.selections.filter((s) => s.kind === Kind.FIELD).length;
+          actual = Math.max(actual, Math.min(requested, rootFields * MUTATION_BASE_COST));
+        }
+      } catch (error) {
+        logger.warn({ err: error }, 'actual cost could not be computed; charging the requested cost');
+        actual = requested;
+      }
+    }
+    if (admitted) {
+      // One store call frees the slot and refunds what the operation did not cost (not awaited).
+      const refunded = admitter.finish(tenant, limits, state.slotId, result ? requested - actual : 0, state.bucket && { state: state.bucket, at: state.admittedAt });
+      if (refunded) {
+        state.bucket = refunded;
+        state.monthUsed = refunded.monthUsed ?? state.monthUsed;
+      }
+    }
+    if (!result) return undefined;
+    // Only an operation refused before the store answered has no bucket to report: ask for it.
+    if (!state.bucket) {
+      return options.store
+        .peekTokens(bucketKey(tenant.tenantSlug), { capacity: limits.bucketCapacity, restoreRate: limits.restoreRate })
+        .then((bucket) => report(requestContext, state, result, actual, bucket));
+    }
+    report(requestContext, state, result, actual, state.bucket);
+    return undefined;
+  }
+
+  /** Writes extensions.cost (and warnings) and the RateLimit headers, and reports the finished operation. */
+  function report({ response, operationName, request, errors, contextValue }: SettleContext, state: OperationState, result: SingleResult, actual: number, bucket: BucketState) {
+    const { requested, admitted } = state;
+    const { cost, warnings, headers } = costParts(contextValue.limits, requested, admitted ? Math.min(actual, requested) : 0, bucket, state.monthUsed);
+    result.extensions = { ...result.extensions, cost };
+    if (warnings) result.extensions.warnings = warnings;
+    for (const name in headers) response.http.headers.set(name, headers[name]!);
+    const code = errors?.[0]?.extensions?.code ?? result.errors?.[0]?.extensions?.code;
+    onFinished?.(contextValue, {
+      operationName: operationName ?? request.operationName ?? null,
+      requestedCost: requested,
+      actualCost: cost.actualQueryCost,
+      status: code ? String(code) : 'ok',
+      latencyMs: performance.now() - contextValue.startedAt,
+    });
+  }
 
   return { plugin, admitter, refuseEarly };
 }

@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext, GraphQLRequestListener } from '@apollo/server';
 import { Kind, type GraphQLError } from 'graphql';
 
 /**
@@ -69,16 +69,19 @@ function isDocumentError(error: GraphQLError): boolean {
   return code === 'BAD_USER_INPUT' && error.nodes?.length === 1 && error.nodes[0]!.kind === Kind.VARIABLE_DEFINITION;
 }
 
+/** The same listener for every request: it keeps no state. */
+const legacyJsonStatus: GraphQLRequestListener<BaseContext> = {
+  async willSendResponse({ request, response, errors }) {
+    if (response.http.status !== 400 || response.body.kind !== 'single' || response.body.singleResult.data !== undefined) return;
+    if (!errors?.length || !errors.every(isDocumentError)) return;
+    if (prefersLegacyJson(request.http?.headers.get('accept'))) response.http.status = 200;
+  },
+};
+
 export function useGraphQLOverHttpStatus(): ApolloServerPlugin {
   return {
     async requestDidStart() {
-      return {
-        async willSendResponse({ request, response, errors }) {
-          if (response.http.status !== 400 || response.body.kind !== 'single' || response.body.singleResult.data !== undefined) return;
-          if (!errors?.length || !errors.every(isDocumentError)) return;
-          if (prefersLegacyJson(request.http?.headers.get('accept'))) response.http.status = 200;
-        },
-      };
+      return legacyJsonStatus;
     },
   };
 }

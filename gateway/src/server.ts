@@ -350,8 +350,9 @@ export async function createGateway(options: GatewayOptions) {
       policy: session.persistedOperations,
       context: async () => createGatewayContext(tenant, limits, contextTokens),
       onRefused: (code: string, operationName: string | null) => metrics.observe(operationName, code, tenant.tenantSlug, (performance.now() - started) / 1000),
-      // A tenant whose bucket is known to be short gets its 429 here, before Apollo Server.
-      refuseEarly: (params) => admission.refuseEarly({ tenant, limits, startedAt: started }, params),
+      // A tenant whose bucket is known to be short gets its 429 here, before Apollo Server (only
+      // looked at when this gateway knows anything of the tenant's bucket).
+      refuseEarly: admitter.mayRefuseLocally(tenant) ? (params) => admission.refuseEarly({ tenant, limits, startedAt: started }, params) : undefined,
     };
     const scope = { requestId, service: 'gateway', tenant: tenant.tenantSlug };
     // A subscription asked for as a multipart or event stream is served here; anything else by Apollo Server.
