@@ -348,8 +348,13 @@ export async function createGateway(options: GatewayOptions) {
     const { tenant, limits } = session;
     const request: EndpointRequest = {
       policy: session.persistedOperations,
-      context: async () => createGatewayContext(tenant, limits, contextTokens),
-      onRefused: (code: string, operationName: string | null) => metrics.observe(operationName, code, tenant.tenantSlug, (performance.now() - started) / 1000),
+      // Methods, not arrow properties: tsx names every arrow property it creates (a defineProperty per request).
+      async context() {
+        return createGatewayContext(tenant, limits, contextTokens);
+      },
+      onRefused(code: string, operationName: string | null) {
+        metrics.observe(operationName, code, tenant.tenantSlug, (performance.now() - started) / 1000);
+      },
       // A tenant whose bucket is known to be short gets its 429 here, before Apollo Server (only
       // looked at when this gateway knows anything of the tenant's bucket).
       refuseEarly: admitter.mayRefuseLocally(tenant) ? (params) => admission.refuseEarly({ tenant, limits, startedAt: started }, params) : undefined,
