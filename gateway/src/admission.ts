@@ -185,6 +185,8 @@ interface Lease {
   month: ReturnType<typeof monthlyCounter>;
   /** Units taken from the shared bucket and not spent yet. */
   tokens: number;
+  /** Units it was granted: reserved against the bucket's capacity until it is returned. */
+  granted: number;
   /** The lease's slots no operation holds now. */
   free: string[];
   /** The store's answer that granted it (bucket and month after the lease), at `at` (performance.now). */
@@ -206,6 +208,8 @@ const sameLimits = (a: PlanLimits, b: PlanLimits): boolean =>
 
 /** Plans with less concurrency than this lend no slots: an idle leased slot would be too large a share. */
 const MIN_LEASE_CONCURRENCY = 16;
+/** How long past its window a lease's reservation of the capacity holds, waiting for the return. */
+const LEASE_RETURN_GRACE_MS = 5_000;
 /** A lease is asked for only when its share of the bucket covers at least this many operations like the one asking. */
 const MIN_LEASED_OPERATIONS = 10;
 
@@ -257,9 +261,11 @@ export function createAdmitter(options: AdmitterOptions) {
     const { shared } = lease;
     const applied = shared.applied ?? lease.policy;
     const refilled = ((performance.now() - shared.at) / 1000) * applied.restoreRate;
+    // The store refills no higher than its capacity less what leases hold (this one's grant at least).
+    const inStore = Math.max(shared.available, Math.min(applied.capacity - lease.granted, shared.available + Math.max(0, refilled)));
     return {
       allowed: true,
-      available: Math.min(applied.capacity, shared.available + Math.max(0, refilled) + lease.tokens),
+      available: Math.min(applied.capacity, inStore + lease.tokens),
       retryAfterMs: 0,
       ...(shared.monthUsed !== undefined ? { monthUsed: shared.monthUsed - lease.tokens } : {}),
       ...(shared.applied ? { applied: shared.applied } : {}),
@@ -276,13 +282,10 @@ export function createAdmitter(options: AdmitterOptions) {
     lease.free = [];
     for (const id of [first, ...more]) if (id !== undefined) leaseOfSlot.delete(id);
     const { key, policy, month, tokens } = lease;
-    const returned =
-      first !== undefined
-        ? store.settle(key, tokens, policy, { key: lease.slotKey, id: first, more }, month)
-        : tokens > 0
-          ? store.refundTokens(key, tokens, policy, month)
-          : undefined;
-    return returned?.then(
+    // One call: the unspent units, the idle slots and the end of the reservation (a slot id that is
+    // not held, when every slot is in use, frees nothing).
+    const returned = store.settle(key, tokens, policy, { key: lease.slotKey, id: first ?? `${lease.slotKey}:none`, more, lease: lease.granted }, month);
+    return returned.then(
       (state) => localRefusals.observe(key, policy, state),
       (error: unknown) => logger.warn({ err: error, bucket: key }, 'could not return a lease'),
     );
@@ -316,6 +319,8 @@ export function createAdmitter(options: AdmitterOptions) {
       keepTokens: limits.bucketCapacity / 2,
       monthCeiling: Math.floor((limits.monthlyBudget * limits.softLimitPercent) / 100) - 1,
       maxHeld: Math.floor(limits.maxConcurrency / 2),
+      // Its reservation outlives its window by enough for the return to arrive; a crashed gateway's lapses.
+      holdMs: leasing.windowMs + LEASE_RETURN_GRACE_MS,
     };
   }
 
@@ -329,6 +334,7 @@ export function createAdmitter(options: AdmitterOptions) {
       policy: policyOf(limits),
       month,
       tokens: claim.units,
+      granted: claim.units,
       free: [...claim.slotIds],
       shared: { available: state.available, at: performance.now(), ...(state.monthUsed !== undefined ? { monthUsed: state.monthUsed } : {}), ...(state.applied ? { applied: state.applied } : {}) },
       expiresAt: performance.now() + leasing!.windowMs,

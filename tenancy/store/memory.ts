@@ -26,7 +26,8 @@ const MAX_STREAM_ENTRIES = 100_000;
 /** In-process store for a single-process stack; same semantics as the Redis adapter. */
 export function createMemoryStore(): KeyValueStore {
   const values = new Map<string, { value: string; expiresAt: number }>();
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  /** A bucket, and the units leases hold against its capacity until `until` (the Redis script's fields). */
+  const buckets = new Map<string, { tokens: number; at: number; reserved: number; until: number }>();
   const slots = new Map<string, Map<string, number>>();
   const streams = new Map<string, { entries: StreamEntry[]; groups: Map<string, Group>; seq: number }>();
   const bus = new EventEmitter();
@@ -45,23 +46,33 @@ export function createMemoryStore(): KeyValueStore {
 
   // Synchronous read-modify-write: atomic within the one process that shares this store. The same
   // rules as the Redis script, step for step.
-  function bucket(key: string, policy: BucketPolicy, cost: number, refund: number, month?: MonthlyCounter): BucketState {
+  /** READ_BUCKET of the Redis script: the bucket refilled to now, never past its capacity less live reservations. */
+  function read(key: string, policy: BucketPolicy, now: number) {
+    const current = buckets.get(key);
+    const reserved = current && now < current.until ? current.reserved : 0;
+    const until = current?.until ?? 0;
+    const ceiling = policy.capacity - reserved;
+    if (!current) return { tokens: ceiling, reserved, until };
+    const tokens = current.tokens < ceiling ? refill(current.tokens, current.at, now, { ...policy, capacity: ceiling }) : current.tokens;
+    return { tokens, reserved, until };
+  }
+  /** GIVE_BACK of the Redis script: adds `back` under the same ceiling, never taking anything away. */
+  const giveBack = (tokens: number, back: number, ceiling: number) => (back > 0 ? Math.max(tokens, Math.min(ceiling, tokens + back)) : tokens);
+
+  function bucket(key: string, policy: BucketPolicy, cost: number, refund: number, month?: MonthlyCounter, endLease = 0): BucketState {
     const now = Date.now();
     let used: number | undefined;
     if (month) {
       const counter = live(month.key);
-      if (!counter) {
-        const current = buckets.get(key);
-        return { allowed: false, monthUnknown: true, available: current ? refill(current.tokens, current.at, now, policy) : policy.capacity, retryAfterMs: 0 };
-      }
+      if (!counter) return { allowed: false, monthUnknown: true, available: read(key, policy, now).tokens, retryAfterMs: 0 };
       used = Number(counter.value);
     }
-    const current = buckets.get(key);
-    let tokens = current ? refill(current.tokens, current.at, now, policy) : policy.capacity;
+    let { tokens, reserved, until } = read(key, policy, now);
+    reserved = Math.max(0, reserved - endLease);
     let allowed = true;
     let refusal: BucketState['refusal'];
     if (refund > 0) {
-      tokens = Math.min(policy.capacity, tokens + refund);
+      tokens = giveBack(tokens, refund, policy.capacity - reserved);
       if (used !== undefined) used = Math.max(0, used - refund);
     }
     if (cost > 0) {
@@ -76,7 +87,7 @@ export function createMemoryStore(): KeyValueStore {
         refusal = 'bucket';
       }
     }
-    buckets.set(key, { tokens, at: now });
+    buckets.set(key, { tokens, at: now, reserved, until });
     if (month && used !== undefined) values.set(month.key, { value: String(used), expiresAt: live(month.key)!.expiresAt });
     return {
       allowed,
@@ -198,8 +209,7 @@ export function createMemoryStore(): KeyValueStore {
       const now = Date.now();
       const held = liveSlots(slot.key, now);
       if (held.size >= slot.limit && !held.has(slot.id)) {
-        const current = buckets.get(key);
-        return { allowed: false, refusal: 'concurrency', available: current ? refill(current.tokens, current.at, now, policy) : policy.capacity, retryAfterMs: 0 };
+        return { allowed: false, refusal: 'concurrency', available: read(key, policy, now).tokens, retryAfterMs: 0 };
       }
       const state: AdmissionState = bucket(key, policy, cost, 0, month);
       if (!state.allowed) return state;
@@ -212,7 +222,8 @@ export function createMemoryStore(): KeyValueStore {
         (state.monthUsed === undefined || state.monthUsed + lease.units <= lease.monthCeiling) &&
         held.size + lease.slotIds.length <= lease.maxHeld
       ) {
-        buckets.set(key, { tokens: state.available - lease.units, at: now });
+        const written = buckets.get(key)!;
+        buckets.set(key, { tokens: state.available - lease.units, at: now, reserved: written.reserved + lease.units, until: Math.max(written.until, now + lease.holdMs) });
         state.available -= lease.units;
         if (state.monthUsed !== undefined) {
           state.monthUsed += lease.units;
@@ -227,7 +238,7 @@ export function createMemoryStore(): KeyValueStore {
       slots.get(slot.key)?.delete(slot.id);
       for (const id of slot.more ?? []) slots.get(slot.key)?.delete(id);
       // A counter that expired meanwhile stays absent: the bucket alone gets the refund.
-      return bucket(key, policy, 0, Math.max(0, amount), month && live(month.key) ? month : undefined);
+      return bucket(key, policy, 0, Math.max(0, amount), month && live(month.key) ? month : undefined, slot.lease ?? 0);
     },
     async appendToStream(name, fields) {
       return append(name, [fields])[0]!;

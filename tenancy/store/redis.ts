@@ -3,20 +3,29 @@ import type { AdmissionState, BucketPolicy, BucketState, KeyValueStore, MonthlyC
 
 /**
  * Lua shared by the bucket scripts. READ_BUCKET expects `capacity` and `rate` and defines `now` (Redis's
- * own TIME: gateways' clocks may disagree) and `tokens`, the bucket in KEYS[1] refilled up to now.
- * WRITE_BUCKET stores it back.
+ * own TIME: gateways' clocks may disagree), `reserved` (units that gateways hold in leases, until
+ * `reservedUntil`: a crashed gateway's reservation lapses then) and `tokens`, the bucket in KEYS[1]
+ * refilled up to now, but never past `capacity - reserved`: what a lease holds counts against the
+ * capacity, so leases cannot let a bucket hold more than it would without them. GIVE_BACK adds `back`
+ * under the same ceiling (never taking anything away). WRITE_BUCKET stores it back.
  */
 const READ_BUCKET = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at', 'reserved', 'until')
 local tokens = tonumber(state[1])
 local at = tonumber(state[2])
-if tokens == nil or at == nil then tokens = capacity; at = now end
-tokens = math.min(capacity, tokens + math.max(0, now - at) / 1000 * rate)
+local reserved = tonumber(state[3]) or 0
+local reservedUntil = tonumber(state[4]) or 0
+if now >= reservedUntil then reserved = 0 end
+if tokens == nil or at == nil then tokens = capacity - reserved; at = now end
+if tokens < capacity - reserved then tokens = math.min(capacity - reserved, tokens + math.max(0, now - at) / 1000 * rate) end
+`;
+const GIVE_BACK = `
+if back > 0 then tokens = math.max(tokens, math.min(capacity - reserved, tokens + back)) end
 `;
 const WRITE_BUCKET = `
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now), 'reserved', tostring(reserved), 'until', tostring(reservedUntil))
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 60000)
 `;
 /**
@@ -61,7 +70,8 @@ end
 local allowed = 1
 local retry = 0
 if refund > 0 then
-  tokens = math.min(capacity, tokens + refund)
+  local back = refund
+  ${GIVE_BACK}
   if used ~= nil then used = math.max(0, used - refund) end
 end
 ${TAKE}
@@ -89,8 +99,8 @@ return 1
  * join the month, its slots are held like the operation's.
  * KEYS[1] bucket, KEYS[2] month counter, KEYS[3] slots; ARGV capacity, restoreRate, cost, hard limit
  * (-1: no counter), slot id, slot limit, lease ms, then lease units (0: none), tokens to keep, month
- * ceiling, most slots held, and the lease's slot ids. Returns what BUCKET_SCRIPT returns, and 1 when
- * the lease was granted.
+ * ceiling, most slots held, how long its reservation holds at most (ms), and the lease's slot ids.
+ * Returns what BUCKET_SCRIPT returns, and 1 when the lease was granted.
  */
 const ADMIT_SCRIPT = `
 local capacity = tonumber(ARGV[1])
@@ -117,12 +127,14 @@ if allowed == 1 then
   redis.call('ZADD', KEYS[3], expires, ARGV[5])
   local units = tonumber(ARGV[8] or '0')
   if units > 0 and tokens - units >= tonumber(ARGV[9]) and (used == nil or used + units <= tonumber(ARGV[10]))
-    and redis.call('ZCARD', KEYS[3]) + (#ARGV - 11) <= tonumber(ARGV[11]) then
+    and redis.call('ZCARD', KEYS[3]) + (#ARGV - 12) <= tonumber(ARGV[11]) then
     tokens = tokens - units
+    reserved = reserved + units
+    reservedUntil = math.max(reservedUntil, now + tonumber(ARGV[12]))
     if used ~= nil then used = used + units end
-    for i = 12, #ARGV do redis.call('ZADD', KEYS[3], expires, ARGV[i]) end
+    for i = 13, #ARGV do redis.call('ZADD', KEYS[3], expires, ARGV[i]) end
     leased = 1
-    redis.call('HSET', KEYS[1], 'tokens', tostring(tokens))
+    redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'reserved', tostring(reserved), 'until', tostring(reservedUntil))
   end
   if used ~= nil then redis.call('SET', KEYS[2], tostring(used), 'KEEPTTL') end
   redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[7]) + 1000)
@@ -134,18 +146,20 @@ return { allowed, tostring(tokens), retry, tostring(used or -1), leased }
  * The end of an admitted operation, one round trip: frees its slot and refunds the bucket, and the
  * month's counter if it still exists.
  * KEYS[1] bucket, KEYS[2] month counter, KEYS[3] slots; ARGV capacity, restoreRate, refund, 1 when
- * KEYS[2] is a counter, then the slot ids to free. Returns { available (string), monthUsed (string, -1: no counter) }.
+ * KEYS[2] is a counter, the units of a lease that ends (its reservation), then the slot ids to free. Returns { available (string), monthUsed (string, -1: no counter) }.
  */
 const SETTLE_SCRIPT = `
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local refund = tonumber(ARGV[3])
-for i = 5, #ARGV do redis.call('ZREM', KEYS[3], ARGV[i]) end
+for i = 6, #ARGV do redis.call('ZREM', KEYS[3], ARGV[i]) end
 ${READ_BUCKET}
+reserved = math.max(0, reserved - tonumber(ARGV[5]))
 local used = nil
 if ARGV[4] == '1' then used = tonumber(redis.call('GET', KEYS[2])) end
 if refund > 0 then
-  tokens = math.min(capacity, tokens + refund)
+  local back = refund
+  ${GIVE_BACK}
   if used ~= nil then used = math.max(0, used - refund) end
 end
 ${WRITE_BUCKET}
@@ -379,7 +393,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
         slot.id,
         slot.limit,
         slot.leaseMs,
-        ...(lease ? [lease.units, lease.keepTokens, lease.monthCeiling, lease.maxHeld, ...lease.slotIds] : []),
+        ...(lease ? [lease.units, lease.keepTokens, lease.monthCeiling, lease.maxHeld, lease.holdMs, ...lease.slotIds] : []),
       );
       const state = stateOf(code, available, retryAfterMs, used, month);
       if (leased === 1) state.leased = true;
@@ -394,6 +408,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
         policy.restoreRate,
         Math.max(0, amount),
         month ? 1 : 0,
+        slot.lease ?? 0,
         slot.id,
         ...(slot.more ?? []),
       );

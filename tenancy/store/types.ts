@@ -72,6 +72,8 @@ export interface SlotRelease {
   key: string;
   id: string;
   more?: readonly string[];
+  /** The units a lease was granted, when this ends it: its reservation of the capacity ends too. */
+  lease?: number;
 }
 
 /**
@@ -89,6 +91,12 @@ export interface LeaseClaim {
   keepTokens: number;
   monthCeiling: number;
   maxHeld: number;
+  /**
+   * How long the lease's units are reserved at most (ms). Until it ends (settle with `lease`) or this
+   * passes, they count against the bucket's capacity: the bucket refills to `capacity - reserved`, so
+   * a lease never lets a tenant hold more than its capacity. A crashed gateway's reservation lapses.
+   */
+  holdMs: number;
 }
 
 /** A concurrency slot asked for with an admission (see acquireSlot). */

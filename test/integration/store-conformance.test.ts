@@ -311,7 +311,7 @@ describe.each(adapters)('%s store', (_name, create) => {
     });
 
     describe('with a lease asked for', () => {
-      const lease = (ids: string[], over: Partial<LeaseClaim> = {}): LeaseClaim => ({ units: 20, slotIds: ids, keepTokens: 50, monthCeiling: 500, maxHeld: 5, ...over });
+      const lease = (ids: string[], over: Partial<LeaseClaim> = {}): LeaseClaim => ({ units: 20, slotIds: ids, keepTokens: 50, monthCeiling: 500, maxHeld: 5, holdMs: 60_000, ...over });
 
       it('grants it with the operation: its units leave the bucket and join the month, its slots are held', async () => {
         const k = keys();
@@ -325,7 +325,7 @@ describe.each(adapters)('%s store', (_name, create) => {
         expect(await store.acquireSlot(k.slots, 'x', 4, 60_000)).toBe(true);
         expect(await store.acquireSlot(k.slots, 'y', 4, 60_000)).toBe(false);
         // Returning it: the unused units and both idle slots in one settle.
-        const settled = await store.settle(k.bucket, 20, policy, { key: k.slots, id: 'l1', more: ['l2'] }, k.month);
+        const settled = await store.settle(k.bucket, 20, policy, { key: k.slots, id: 'l1', more: ['l2'], lease: 20 }, k.month);
         expect(settled).toMatchObject({ monthUsed: 15 });
         expect(settled.available).toBeCloseTo(95, 1);
         expect(await store.acquireSlot(k.slots, 'y', 4, 60_000)).toBe(true);
@@ -359,6 +359,28 @@ describe.each(adapters)('%s store', (_name, create) => {
         expect(refused).toMatchObject({ allowed: false, refusal: 'bucket' });
         expect(refused.leased).toBeFalsy();
         expect((await store.peekTokens(k4.bucket, policy)).available).toBeCloseTo(100, 1);
+      });
+
+      it('counts what a lease holds against the capacity until it is returned, or until its hold lapses', async () => {
+        const fast = { capacity: 100, restoreRate: 1_000 };
+        const k = keys();
+        const granted = await store.admit(k.bucket, 5, fast, slot(k, 'op', 10), undefined, lease(['l1'], { keepTokens: 0 }));
+        expect(granted).toMatchObject({ allowed: true, leased: true });
+        expect(granted.available).toBeCloseTo(75, 0);
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        // Refilled, but only to the capacity less the lease's 20: with the lease's units the tenant
+        // never holds more than the bucket's capacity.
+        expect((await store.peekTokens(k.bucket, fast)).available).toBeCloseTo(80, 0);
+        expect((await store.refundTokens(k.bucket, 50, fast)).available).toBeCloseTo(80, 0);
+        // Returned (unused): the reservation ends and the units are back.
+        const returned = await store.settle(k.bucket, 20, fast, { key: k.slots, id: 'l1', lease: 20 });
+        expect(returned.available).toBeCloseTo(100, 0);
+        // A lease never returned (its gateway crashed) stops counting when its hold lapses.
+        const k2 = keys();
+        await store.admit(k2.bucket, 5, fast, slot(k2, 'op', 10), undefined, lease(['l1'], { keepTokens: 0, holdMs: 50 }));
+        expect((await store.peekTokens(k2.bucket, fast)).available).toBeLessThanOrEqual(80.5);
+        await new Promise((resolve) => setTimeout(resolve, 80));
+        expect((await store.peekTokens(k2.bucket, fast)).available).toBeCloseTo(100, 0);
       });
 
       it('never lets leases and operations together take more than the bucket holds', async () => {

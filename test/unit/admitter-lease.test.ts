@@ -127,6 +127,32 @@ describe('admission leases', () => {
     expect(calls.admit).toBe(8);
   });
 
+  it('never lets a tenant hold more than its capacity: the store refills around a lease only up to capacity less the lease', async () => {
+    const { store } = await counted();
+    const admitter = leasing(store);
+    // Refills 1,000 a second: within 100 ms the bucket would be full again.
+    const fast = { ...limits, bucketCapacity: 1_000, restoreRate: 1_000, maxConcurrency: 64 };
+    const first = await admitter.admit(tenant, fast, 5, 'op-0', { lease: true }); // takes a lease of 50
+    admitter.finish(tenant, fast, first.slotId, 0);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Then everything at once: what the lease holds and what the store holds together.
+    let admitted = 5;
+    const started = performance.now();
+    for (let i = 0; i < 400; i++) {
+      try {
+        const op = await admitter.admit(tenant, fast, 5, `burst-${i}`, { lease: true });
+        admitted += 5;
+        admitter.finish(tenant, fast, op.slotId, 0);
+      } catch {
+        break; // refused: the bucket is short
+      }
+    }
+    const refilledDuringBurst = ((performance.now() - started) / 1000) * fast.restoreRate;
+    // Without leases: at most the capacity, what refilled meanwhile, and the one operation in between.
+    expect(admitted).toBeLessThanOrEqual(fast.bucketCapacity + refilledDuringBurst + 5 + 1);
+    expect(admitted).toBeGreaterThanOrEqual(fast.bucketCapacity - 5);
+  });
+
   it('keeps two gateways sharing one bucket within it: every unit admitted was taken from the store first', async () => {
     const memory = createMemoryStore();
     const gateways = [leasing(memory, 20), leasing(memory, 20)];
