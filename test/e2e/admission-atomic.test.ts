@@ -12,7 +12,8 @@ const COST = 5;
 const CAPACITY = 100;
 
 beforeAll(async () => {
-  first = await startTestStack();
+  // Leases of 2 s: the test reads the store while one is out, which a stalled machine must not outlast.
+  first = await startTestStack({ ADMISSION_LEASE_MS: '2000' });
   second = await startStack(
     { ...first.config, SERVICES: ['gateway'], GATEWAY_PORT: 0, SEED: false, subgraphUrls: { pets: first.urls.pets!, tenants: first.urls.tenants!, usage: first.urls.usage! } },
     { pglite: first.pglite, ...(first.config.REDIS_URL ? { storePrefix: first.storePrefix } : { store: first.store }) },
