@@ -178,7 +178,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
   const redisOptions = { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true };
   // Commands fail after 500 ms instead of queueing while Redis is away, so admission can fall back
   // (gateway/src/resilient-admission.ts) rather than hold requests.
-  const client = new Redis(url, { ...redisOptions, commandTimeout: 500, enableAutoPipelining: true });
+  // A usage batch's XADD is one command on its own: it skips auto-pipelining, whose Pipeline object
+  // per flush cost more than the write it saves.
+  const client = new Redis(url, { ...redisOptions, commandTimeout: 500, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['xadd'] });
   // A subscribed connection cannot run other commands: pub/sub gets its own.
   const subscriber = new Redis(url, redisOptions);
   // Errors are surfaced through failed commands and ping(); an 'error' event without a listener would crash.
