@@ -24,6 +24,14 @@ if tokens < capacity - reserved then tokens = math.min(capacity - reserved, toke
 const GIVE_BACK = `
 if back > 0 then tokens = math.max(tokens, math.min(capacity - reserved, tokens + back)) end
 `;
+/** The month's spend in KEYS[2] as `used` when `hard` >= 0 (nil without a counter); an unknown counter answers 4 and changes nothing. */
+const READ_MONTH = `
+local used = nil
+if hard >= 0 then
+  used = tonumber(redis.call('GET', KEYS[2]))
+  if used == nil then return { 4, tostring(tokens), 0, '-1' } end
+end
+`;
 const WRITE_BUCKET = `
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now), 'reserved', tostring(reserved), 'until', tostring(reservedUntil))
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 60000)
@@ -62,11 +70,7 @@ local cost = tonumber(ARGV[3])
 local refund = tonumber(ARGV[4])
 local hard = tonumber(ARGV[5])
 ${READ_BUCKET}
-local used = nil
-if hard >= 0 then
-  used = tonumber(redis.call('GET', KEYS[2]))
-  if used == nil then return { 4, tostring(tokens), 0, '-1' } end
-end
+${READ_MONTH}
 local allowed = 1
 local retry = 0
 if refund > 0 then
@@ -112,11 +116,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 if redis.call('ZSCORE', KEYS[3], ARGV[5]) == false and redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) then
   return { 2, tostring(tokens), 0, '-1' }
 end
-local used = nil
-if hard >= 0 then
-  used = tonumber(redis.call('GET', KEYS[2]))
-  if used == nil then return { 4, tostring(tokens), 0, '-1' } end
-end
+${READ_MONTH}
 local allowed = 1
 local retry = 0
 ${TAKE}

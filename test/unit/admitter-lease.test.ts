@@ -17,11 +17,10 @@ const logger = createLogger('test', 'silent');
 async function counted() {
   const store = createMemoryStore();
   await store.seedCounter(monthlyCounter(tenant, limits).key, 0, 3600);
-  const calls = { admit: 0, settle: 0, refund: 0 };
+  const calls = { admit: 0, settle: 0 };
   const wrapped: KeyValueStore = Object.create(store);
   wrapped.admit = (...args) => (calls.admit++, store.admit(...args));
   wrapped.settle = (...args) => (calls.settle++, store.settle(...args));
-  wrapped.refundTokens = (...args) => (calls.refund++, store.refundTokens(...args));
   return { store: wrapped, memory: store, calls };
 }
 
