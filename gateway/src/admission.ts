@@ -1,9 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  ApolloServerPlugin,
-  GraphQLRequestContextWillSendResponse,
-  GraphQLRequestListener,
-} from '@apollo/server';
+import type { GraphQLRequestContextDidResolveOperation, GraphQLRequestContextWillSendResponse } from '@apollo/server';
 import { ErrorCode, httpStatusOf, requestError } from '../../tenancy/errors';
 import type { Logger } from '../../tenancy/logger';
 import { outsideRequestScope, type PlanLimits, type TenantContext } from '../../tenancy/context';
@@ -13,6 +9,7 @@ import { getOperationAST, Kind, type DocumentNode, type GraphQLError, type Graph
 import { LRUCache } from 'lru-cache';
 import { MUTATION_BASE_COST, type CostModel } from './cost';
 import { createLocalRefusals, type LocalRefusals } from './local-refusals';
+import { DONE, type SharedListener } from './request-listeners';
 import type { GatewayContext } from './subgraph-fetch';
 
 /**
@@ -214,7 +211,7 @@ const LEASE_RETURN_GRACE_MS = 5_000;
 const MIN_LEASED_OPERATIONS = 10;
 
 /**
- * The admission steps shared by HTTP operations (the plugin below) and subscriptions
+ * The admission steps shared by HTTP operations (the request listener below) and subscriptions
  * (subscriptions.ts): per-operation maximum, then one atomic step of the store for a concurrency slot,
  * the month's counter and the bucket (one round trip to Redis, admitted or refused). A refusal is
  * thrown as the GraphQL error the client sees; its extensions.retryAfter is what the Retry-After
@@ -560,12 +557,24 @@ export interface OperationParams {
   variables?: Record<string, unknown> | null;
 }
 
+/** What admission knows of one operation between its hooks (GatewayContext.admission). */
+export interface OperationState {
+  /** The concurrency slot it holds, once admitted: its own (asked of the store) or a lease's. */
+  slotId: string;
+  requested: number;
+  admitted: boolean;
+  bucket?: BucketState;
+  /** When the store's admitting answer arrived (performance.now). */
+  admittedAt: number;
+  monthUsed?: number;
+}
+
 /**
- * Admission for HTTP operations: the Apollo Server plugin, and the early refusal that answers an
+ * Admission for HTTP operations: the Apollo Server request listener, and the early refusal that answers an
  * operation from a tenant whose bucket is known to be short before Apollo Server parses, validates
  * or plans anything (issue 3: a flood's 429s should cost next to nothing). The early refusal only
- * applies to a document that the plugin has seen validated and refused for the bucket before, so it
- * gives exactly the answer the plugin would: same status, headers and body.
+ * applies to a document that the listener has seen validated and refused for the bucket before, so it
+ * gives exactly the answer the listener would: same status, headers and body.
  */
 export function createAdmission(options: AdmissionOptions) {
   const { costModel, logger, onFinished, knownDocumentChars = 1024 * 1024 } = options;
@@ -574,9 +583,9 @@ export function createAdmission(options: AdmissionOptions) {
   const knownDocuments = new LRUCache<string, DocumentNode>({ maxSize: knownDocumentChars, sizeCalculation: (_value, key) => Math.max(1, key.length) });
 
   /**
-   * The 429 the plugin would give this operation, when the tenant's bucket is known to be short of its
+   * The 429 the listener would give this operation, when the tenant's bucket is known to be short of its
    * cost and its document is known valid; undefined when Apollo Server must handle it (anything else,
-   * including every operation of a tenant with nothing known). Reports it like the plugin (metrics, usage).
+   * including every operation of a tenant with nothing known). Reports it like the listener (metrics, usage).
    */
   function refuseEarly(context: Pick<GatewayContext, 'tenant' | 'limits' | 'startedAt'>, params: OperationParams): EarlyAnswer | undefined {
     const { tenant, limits } = context;
@@ -595,7 +604,7 @@ export function createAdmission(options: AdmissionOptions) {
     const bucket = admitter.shortage(tenant, limits, requested);
     if (!bucket) return undefined;
     const { cost, warnings, headers } = costParts(limits, requested, 0, bucket, bucket.monthUsed);
-    // The error as Apollo Server formats the plugin's (requestError's extensions without `http`);
+    // The error as Apollo Server formats the listener's (requestError's extensions without `http`);
     // no GraphQLError is built: its stack trace alone would cost more than the rest of this answer.
     const { message, extensions } = bucketRefusalOf(requested, bucket);
     onFinished?.(context, {
@@ -612,77 +621,78 @@ export function createAdmission(options: AdmissionOptions) {
     };
   }
 
-  /** What admission knows of one operation between its hooks. */
-  interface OperationState {
-    /** The concurrency slot it holds, once admitted: its own (asked of the store) or a lease's. */
-    slotId: string;
-    requested: number;
-    admitted: boolean;
-    bucket?: BucketState;
-    /** When the store's admitting answer arrived (performance.now). */
-    admittedAt: number;
-    monthUsed?: number;
-  }
-  /** Per operation (one GatewayContext each, a batch's operations included). */
-  const operations = new WeakMap<GatewayContext, OperationState>();
-  const stateOf = (context: GatewayContext): OperationState => {
-    let state = operations.get(context);
-    if (!state) {
-      state = { slotId: '', requested: 0, admitted: false, admittedAt: 0 };
-      operations.set(context, state);
-    }
-    return state;
-  };
+  /**
+   * Per operation: on its context (one GatewayContext each, a batch's operations included). A field
+   * rather than a WeakMap: an ephemeron per operation is work for every garbage collection.
+   */
+  const stateOf = (context: GatewayContext): OperationState => (context.admission ??= { slotId: '', requested: 0, admitted: false, admittedAt: 0 });
 
-  /** One listener for every operation (no closures per request); its state lives in `operations`. */
-  const listener: GraphQLRequestListener<GatewayContext> = {
-    async didResolveOperation(requestContext) {
+  /** An admission's answer, kept for the operation's settlement. */
+  function admitted(state: OperationState, decided: Admitted): void {
+    state.bucket = decided.bucket;
+    state.monthUsed = decided.monthUsed;
+    state.slotId = decided.slotId;
+    state.admittedAt = performance.now();
+    state.admitted = true;
+  }
+
+  /** A refusal as the response gives it (status, Retry-After, the early-refusal cache); always throws. */
+  function refused(requestContext: GraphQLRequestContextDidResolveOperation<GatewayContext>, state: OperationState, error: unknown): never {
+    if (error instanceof AdmissionUnavailableError) {
+      // Fail-closed mode with Redis away: nothing is admitted that could not be counted.
+      requestContext.response.http.headers.set('retry-after', '1');
+      throw requestError(ErrorCode.SERVICE_UNAVAILABLE, 'Admission is unavailable, try again shortly', { retryAfter: 1 });
+    }
+    state.bucket = refusedBuckets.get(error as GraphQLError);
+    state.monthUsed = state.bucket?.monthUsed;
+    const extensions = (error as GraphQLError).extensions;
+    // A valid document refused for the bucket: its next repetitions may be refused early.
+    if (extensions?.reason === 'BUCKET' && requestContext.source) knownDocuments.set(requestContext.source, requestContext.document);
+    const retryAfter = extensions?.retryAfter;
+    if (typeof retryAfter === 'number') requestContext.response.http.headers.set('retry-after', String(retryAfter));
+    throw error;
+  }
+
+  /**
+   * One listener for every operation (no closures per request); its state lives in `operations`. Its
+   * hooks return DONE when they finished synchronously (an admission from this gateway's lease, a
+   * settlement that needs no store answer), so most operations wait on no promise of admission's.
+   */
+  const listener: SharedListener<GatewayContext> = {
+    didResolveOperation(requestContext) {
       // No operation: Apollo Server answers that itself (OPERATION_RESOLUTION_FAILURE, 400).
-      if (!requestContext.operation) return;
-      if (requestContext.operation.operation === 'subscription') return; // the subscription server admits these (subscriptions.ts)
+      if (!requestContext.operation) return DONE;
+      if (requestContext.operation.operation === 'subscription') return DONE; // the subscription server admits these (subscriptions.ts)
       const { tenant, limits } = requestContext.contextValue;
       const state = stateOf(requestContext.contextValue);
       state.requested = costModel.requested(requestContext.document, requestContext.operationName, requestContext.request.variables ?? {});
+      let known: Admitted | undefined;
       try {
-        // From this gateway's lease without a promise when it can, else from the store. The slot id is
-        // not the request id: clients may choose that one, and equal ids would share one slot.
-        const decided = admitter.admitKnown(tenant, limits, state.requested) ?? (await admitter.admit(tenant, limits, state.requested, randomUUID(), { lease: true }));
-        state.bucket = decided.bucket;
-        state.monthUsed = decided.monthUsed;
-        state.slotId = decided.slotId;
-        state.admittedAt = performance.now();
-        state.admitted = true;
+        known = admitter.admitKnown(tenant, limits, state.requested);
       } catch (error) {
-        if (error instanceof AdmissionUnavailableError) {
-          // Fail-closed mode with Redis away: nothing is admitted that could not be counted.
-          requestContext.response.http.headers.set('retry-after', '1');
-          throw requestError(ErrorCode.SERVICE_UNAVAILABLE, 'Admission is unavailable, try again shortly', { retryAfter: 1 });
-        }
-        state.bucket = refusedBuckets.get(error as GraphQLError);
-        state.monthUsed = state.bucket?.monthUsed;
-        const extensions = (error as GraphQLError).extensions;
-        // A valid document refused for the bucket: its next repetitions may be refused early.
-        if (extensions?.reason === 'BUCKET' && requestContext.source) knownDocuments.set(requestContext.source, requestContext.document);
-        const retryAfter = extensions?.retryAfter;
-        if (typeof retryAfter === 'number') requestContext.response.http.headers.set('retry-after', String(retryAfter));
-        throw error;
+        refused(requestContext, state, error);
       }
+      if (known) {
+        admitted(state, known);
+        return DONE;
+      }
+      // The slot id is not the request id: clients may choose that one, and equal ids would share one slot.
+      return admitter.admit(tenant, limits, state.requested, randomUUID(), { lease: true }).then(
+        (decided) => admitted(state, decided),
+        (error: unknown) => refused(requestContext, state, error),
+      );
     },
 
-    async willSendResponse(requestContext) {
+    willSendResponse(requestContext) {
+      const warn = (error: unknown) => logger.warn({ err: error }, 'could not settle the operation cost');
       try {
         // Synchronous for every admitted operation: no further promise on the response's path.
         const pending = settle(requestContext, stateOf(requestContext.contextValue));
-        if (pending) await pending;
+        return pending ? pending.catch(warn) : DONE;
       } catch (error) {
-        logger.warn({ err: error }, 'could not settle the operation cost');
+        warn(error);
+        return DONE;
       }
-    },
-  };
-
-  const plugin: ApolloServerPlugin<GatewayContext> = {
-    async requestDidStart() {
-      return listener;
     },
   };
 
@@ -743,13 +753,9 @@ export function createAdmission(options: AdmissionOptions) {
     });
   }
 
-  return { plugin, admitter, refuseEarly };
+  return { listener, admitter, refuseEarly };
 }
 export type Admission = ReturnType<typeof createAdmission>;
-
-export function useAdmission(options: AdmissionOptions): ApolloServerPlugin<GatewayContext> {
-  return createAdmission(options).plugin;
-}
 
 type SettleContext = GraphQLRequestContextWillSendResponse<GatewayContext>;
 type SingleResult = Extract<SettleContext['response']['body'], { kind: 'single' }>['singleResult'];

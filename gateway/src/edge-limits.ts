@@ -1,7 +1,8 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { BaseContext } from '@apollo/server';
 import { GraphQLError, Kind, parse, type DocumentNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { ErrorCode, requestError } from '../../tenancy/errors';
+import { DONE, type SharedListener } from './request-listeners';
 
 /**
  * Hardening of the edge (issue 5): limits on the shape of a GraphQL document, checked before Apollo
@@ -192,20 +193,16 @@ export const withoutSuggestions = (message: string): string => message.replace(S
 /**
  * Removes "Did you mean ...?" from every error a response carries (validation, and the variable
  * coercion errors that Apollo Server's own hideSchemaDetailsFromClientErrors leaves alone), so that
- * a production endpoint does not spell out its schema one typo at a time.
+ * a production endpoint does not spell out its schema one typo at a time. A request listener that keeps
+ * no state (request-listeners.ts).
  */
-export function useNoSuggestions(): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ response }) {
-          if (response.body.kind !== 'single') return;
-          const result = response.body.singleResult;
-          if (result.errors?.some((error) => SUGGESTION.test(error.message))) {
-            result.errors = result.errors.map((error) => ({ ...error, message: withoutSuggestions(error.message) }));
-          }
-        },
-      };
-    },
-  };
-}
+export const noSuggestions: SharedListener<BaseContext> = {
+  willSendResponse({ response }) {
+    if (response.body.kind !== 'single') return DONE;
+    const result = response.body.singleResult;
+    if (result.errors?.some((error) => SUGGESTION.test(error.message))) {
+      result.errors = result.errors.map((error) => ({ ...error, message: withoutSuggestions(error.message) }));
+    }
+    return DONE;
+  },
+};

@@ -1,5 +1,6 @@
-import type { ApolloServerPlugin, BaseContext, GraphQLRequestListener } from '@apollo/server';
+import type { BaseContext } from '@apollo/server';
 import { Kind, type GraphQLError } from 'graphql';
+import { DONE, type SharedListener } from './request-listeners';
 
 /**
  * Status codes of the GraphQL over HTTP spec (issue 5). Its two media types ask for different ones
@@ -69,19 +70,12 @@ function isDocumentError(error: GraphQLError): boolean {
   return code === 'BAD_USER_INPUT' && error.nodes?.length === 1 && error.nodes[0]!.kind === Kind.VARIABLE_DEFINITION;
 }
 
-/** The same listener for every request: it keeps no state. */
-const legacyJsonStatus: GraphQLRequestListener<BaseContext> = {
-  async willSendResponse({ request, response, errors }) {
-    if (response.http.status !== 400 || response.body.kind !== 'single' || response.body.singleResult.data !== undefined) return;
-    if (!errors?.length || !errors.every(isDocumentError)) return;
+/** The request listener (the same for every request: it keeps no state; see request-listeners.ts). */
+export const legacyJsonStatus: SharedListener<BaseContext> = {
+  willSendResponse({ request, response, errors }) {
+    if (response.http.status !== 400 || response.body.kind !== 'single' || response.body.singleResult.data !== undefined) return DONE;
+    if (!errors?.length || !errors.every(isDocumentError)) return DONE;
     if (prefersLegacyJson(request.http?.headers.get('accept'))) response.http.status = 200;
+    return DONE;
   },
 };
-
-export function useGraphQLOverHttpStatus(): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return legacyJsonStatus;
-    },
-  };
-}

@@ -20,9 +20,10 @@ import type { UsageEvent } from '../../tenancy/usage-stream';
 import { createAuthenticator, type UserClaims } from './auth';
 import { createCostModel } from './cost';
 import { createDashboard } from './dashboard';
-import { createDocumentGuard, useNoSuggestions, type EdgeLimitOptions } from './edge-limits';
+import { createDocumentGuard, noSuggestions, type EdgeLimitOptions } from './edge-limits';
 import { createGraphQLEndpoint, type EndpointRequest } from './graphql-endpoint';
-import { useGraphQLOverHttpStatus } from './http-status';
+import { legacyJsonStatus } from './http-status';
+import { sharedListenerPlugin } from './request-listeners';
 import { createPersistedOperations, type PersistedOperationsOptions } from './persisted-operations';
 import { createAdmission, createAdmitter, type LeaseOptions } from './admission';
 import { createHttpSubscriptions, streamProtocolOf, subscriptionDocumentOf, type StreamRequest } from './http-subscriptions';
@@ -229,9 +230,8 @@ export async function createGateway(options: GatewayOptions) {
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
-      admission.plugin,
-      useGraphQLOverHttpStatus(),
-      ...((options.fieldSuggestions ?? true) ? [] : [useNoSuggestions()]),
+      // One listener for the gateway's three (request-listeners.ts): each listener costs promises per operation.
+      sharedListenerPlugin<GatewayContext>([admission.listener, legacyJsonStatus, ...((options.fieldSuggestions ?? true) ? [] : [noSuggestions])]),
     ],
     formatError(formatted, error) {
       const { error: shown, masked } = maskFormattedError(formatted);

@@ -1,6 +1,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { CONTEXT_HEADER, type ContextTokenSource } from '../../tenancy/context-token';
 import type { PlanLimits, TenantContext } from '../../tenancy/context';
+import type { OperationState } from './admission';
 
 /** The gateway's per-request context, as Apollo Server and the data sources see it. */
 export interface GatewayContext {
@@ -13,6 +14,8 @@ export interface GatewayContext {
    */
   contextTokenFor(subgraph: string): string | Promise<string>;
   startedAt: number;
+  /** Admission's state of this operation, between its hooks (admission.ts). */
+  admission?: OperationState;
 }
 
 export function createGatewayContext(tenant: TenantContext, limits: PlanLimits, tokenFor: ContextTokenSource): GatewayContext {
