@@ -92,7 +92,12 @@ export interface ContextTokenCacheOptions {
 export function createContextTokenCache(signer: ContextSigner, options: ContextTokenCacheOptions = {}) {
   const { reuseMs = 30_000, maxEntries = 10_000 } = options;
   /** The signature on its way, and the token once it is there (so a request need not await it). */
-  const tokens = new LRUCache<string, { signing: Promise<string>; token?: string }>({ max: maxEntries, ttl: reuseMs });
+  const tokens = new LRUCache<string, { signing: Promise<string>; token?: string }>({
+    max: maxEntries,
+    ttl: reuseMs,
+    // The clock at each lookup rather than a 1 ms timer (lru-cache's default), as in tenant-resolution.ts.
+    ttlResolution: 0,
+  });
   return function tokenFor(context: TenantContext, subgraph: string): string | Promise<string> {
     const key = `${subgraph}\n${context.tenantId}\n${context.tenantSlug}\n${context.plan}\n${context.isolation}\n${context.roles.join(' ')}\n${context.subject}`;
     let entry = tokens.get(key);
