@@ -144,7 +144,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
   let gateway: Gateway | undefined;
   let sink: UsageSink | undefined;
   if (services.has('gateway')) {
-    sink = createUsageSink({ store, logger });
+    sink = createUsageSink({ store, logger, batchMs: config.USAGE_BATCH_MS });
     if (!services.has('usage') && store.kind === 'memory') {
       logger.warn('this gateway has no usage service beside it and no REDIS_URL: usage is not aggregated');
     }

@@ -55,6 +55,12 @@ const schema = z.object({
    * not use; 0 asks Redis for every operation (gateway/src/admission.ts LeaseOptions).
    */
   ADMISSION_LEASE_MS: z.coerce.number().int().min(0).max(10_000).default(500),
+  /**
+   * Longest a finished operation's usage event waits in the gateway before its batch is appended to
+   * the usage stream (one XADD per batch; gateway/src/usage-sink.ts). Budgets do not wait for it: the
+   * month counter is charged at admission.
+   */
+  USAGE_BATCH_MS: z.coerce.number().int().min(1).max(5_000).default(100),
   /** Whether this process's usage service aggregates the usage stream (turn off to run aggregation elsewhere). */
   USAGE_CONSUMER: bool.default(true),
   /** Least time between two live quota updates of one tenant's subscribers (Subscription.quotaStatus). */
