@@ -46,6 +46,7 @@
 // default 4), BENCH_NOISY_RATE (B's req/s, default 50), BENCH_NOISY_PLAN_RATE (A's plan in req/s,
 // default 10; A floods at ten times it), BENCH_NOISY_TOPOLOGY (one-process, default, or split: the
 // gateway alone in this process and the subgraphs in a child, as deployed; needs DATABASE_URL and REDIS_URL).
+import './production-mode';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
