@@ -29,6 +29,9 @@
 //    percentiles pool the rounds. Latencies are recorded per response with sub-millisecond resolution.
 //  - CPU time of this process per request (process.cpuUsage around each run; this process does nothing
 //    else meanwhile) is reported too: it is much less sensitive to other processes than requests/s.
+//  - The bench process runs its libraries in production mode (bench/production-mode.ts sets
+//    NODE_ENV=production before graphql-js loads), as a deployed gateway does; the stack's own
+//    configuration stays a development one (dev issuer).
 //  - Results are printed as a table and written to bench/results/latest.json. This is a measurement,
 //    not a test: the process exits 0 whether or not the targets are met.
 //
