@@ -653,9 +653,11 @@ export function createAdmission(options: AdmissionOptions) {
     throw error;
   }
 
+  const settleFailed = (error: unknown) => logger.warn({ err: error }, 'could not settle the operation cost');
+
   /**
-   * One listener for every operation (no closures per request); its state lives in `operations`. Its
-   * hooks return DONE when they finished synchronously (an admission from this gateway's lease, a
+   * One listener for every operation (no closures per request); its state lives on the operation's
+   * context (stateOf). Its hooks return DONE when they finished synchronously (an admission from this gateway's lease, a
    * settlement that needs no store answer), so most operations wait on no promise of admission's.
    */
   const listener: SharedListener<GatewayContext> = {
@@ -684,13 +686,12 @@ export function createAdmission(options: AdmissionOptions) {
     },
 
     willSendResponse(requestContext) {
-      const warn = (error: unknown) => logger.warn({ err: error }, 'could not settle the operation cost');
       try {
         // Synchronous for every admitted operation: no further promise on the response's path.
         const pending = settle(requestContext, stateOf(requestContext.contextValue));
-        return pending ? pending.catch(warn) : DONE;
+        return pending ? pending.catch(settleFailed) : DONE;
       } catch (error) {
-        warn(error);
+        settleFailed(error);
         return DONE;
       }
     },

@@ -23,9 +23,9 @@ export interface UsageSinkOptions {
 }
 
 /**
- * The gateway's side of usage metering: one event per finished operation, appended off the
- * response path in small batches, one stream entry per batch. While the store is unreachable, entries wait in a bounded buffer
- * and are retried.
+ * The gateway's side of usage metering: one event per finished operation, appended off the response
+ * path in batches, one stream entry per batch. While the store is unreachable, events wait in a
+ * bounded buffer and are retried.
  */
 export function createUsageSink(options: UsageSinkOptions) {
   const { store, logger, maxBuffered = 100_000, retryIntervalMs = 1_000, batchMs = 100, maxBatch = 500 } = options;

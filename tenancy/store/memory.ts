@@ -109,13 +109,10 @@ export function createMemoryStore(): KeyValueStore {
     return held;
   }
 
-  function append(name: string, entries: ReadonlyArray<Record<string, string>>): string[] {
+  function append(name: string, fields: Record<string, string>): string {
     const s = stream(name);
-    const ids = entries.map((fields) => {
-      const id = `${Date.now()}-${s.seq++}`;
-      s.entries.push({ id, fields: { ...fields } });
-      return id;
-    });
+    const id = `${Date.now()}-${s.seq++}`;
+    s.entries.push({ id, fields: { ...fields } });
     if (s.entries.length > MAX_STREAM_ENTRIES) {
       const drop = s.entries.length - MAX_STREAM_ENTRIES;
       for (const removed of s.entries.splice(0, drop)) for (const g of s.groups.values()) g.pending.delete(removed.id);
@@ -123,8 +120,8 @@ export function createMemoryStore(): KeyValueStore {
     }
     // Wakes blocked readers. With none waiting there is nothing to wake (a reader checks the entries
     // before it blocks, in the same tick), and a gateway with no consumer in its process saves a timer.
-    if (ids.length > 0 && bus.listenerCount(`stream:${name}`) > 0) setImmediate(() => bus.emit(`stream:${name}`));
-    return ids;
+    if (bus.listenerCount(`stream:${name}`) > 0) setImmediate(() => bus.emit(`stream:${name}`));
+    return id;
   }
 
   function stream(name: string) {
@@ -241,10 +238,7 @@ export function createMemoryStore(): KeyValueStore {
       return bucket(key, policy, 0, Math.max(0, amount), month && live(month.key) ? month : undefined, slot.lease ?? 0);
     },
     async appendToStream(name, fields) {
-      return append(name, [fields])[0]!;
-    },
-    async appendManyToStream(name, entries) {
-      return append(name, entries);
+      return append(name, fields);
     },
     async readStream(name, groupName, consumer, { count, blockMs }) {
       const s = stream(name);

@@ -332,18 +332,6 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<KeyV
       // Approximate trimming keeps the stream bounded; a million entries is hours of backlog.
       return (await client.xadd(prefix + stream, 'MAXLEN', '~', '1000000', '*', ...Object.entries(fields).flat()))!;
     },
-    async appendManyToStream(stream, entries) {
-      if (entries.length === 0) return [];
-      const transaction = client.multi();
-      for (const fields of entries) transaction.xadd(prefix + stream, 'MAXLEN', '~', '1000000', '*', ...Object.entries(fields).flat());
-      const results = await transaction.exec();
-      // null: the transaction was discarded (nothing appended).
-      if (!results) throw new Error('stream append discarded');
-      return results.map(([error, id]) => {
-        if (error) throw error;
-        return id as string;
-      });
-    },
     async readStream(stream, group, consumer, { count, blockMs }) {
       await ensureGroup(stream, group);
       try {

@@ -30,8 +30,6 @@ export interface KeyValueStore {
 
   /** Appends an entry to a durable stream (a Redis Stream); returns its id. */
   appendToStream(stream: string, fields: Record<string, string>): Promise<string>;
-  /** Appends entries in order in one transaction (MULTI in Redis: one round trip, nothing appended unless it runs); returns their ids. */
-  appendManyToStream(stream: string, entries: ReadonlyArray<Record<string, string>>): Promise<string[]>;
   /**
    * Reads for one consumer of a consumer group (made on first use, from the stream's start): first
    * the entries delivered to it but never acknowledged (a restarted consumer finishes its work), then
