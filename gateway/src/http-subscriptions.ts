@@ -4,6 +4,7 @@ import { ErrorCode, ensureGraphQLError, graphQLError } from '../../tenancy/error
 import { sendGraphQLError } from '../../tenancy/http';
 import type { Logger } from '../../tenancy/logger';
 import type { SubscriptionEngine } from './subscriptions';
+import { createTenantSessions, type TenantSession } from './tenant-sessions';
 import type { Credentials, Session } from './websocket';
 
 /** Which streaming protocol an Accept header asks for, if any. */
@@ -48,9 +49,7 @@ export interface HttpSubscriptionOptions {
 }
 
 /** An open stream, as a tenant change finds it. */
-interface OpenStream {
-  credentials: Credentials;
-  session: Session;
+interface OpenStream extends TenantSession {
   /** Ends the stream with a transport-level error (the tenant may no longer be used). */
   end(error: { message: string; code: string }): void;
 }
@@ -68,24 +67,12 @@ interface OpenStream {
  */
 export function createHttpSubscriptions(options: HttpSubscriptionOptions) {
   const { engine, logger, heartbeatMs = 5_000, authenticate } = options;
-  const openBySlug = new Map<string, Set<OpenStream>>();
 
-  const stopWatching = options.onTenantChanged(async (slug) => {
-    const open = openBySlug.get(slug);
-    if (!open) return;
-    for (const stream of [...open]) {
-      try {
-        const fresh = await authenticate(stream.credentials);
-        // Limits are shared by reference with the stream's slot renewals (subscriptions.ts).
-        Object.assign(stream.session.limits, fresh.limits);
-        stream.session.persistedOperations = fresh.persistedOperations;
-      } catch (thrown) {
-        const error = ensureGraphQLError(thrown);
-        const code = String(error.extensions.code);
-        // Anything else (the registry briefly away) leaves the stream as it was.
-        if (code === ErrorCode.FORBIDDEN || code === ErrorCode.UNAUTHENTICATED) stream.end({ message: error.message, code });
-      }
-    }
+  // Checked again when their tenant changes; one that may no longer use it ends with the refusal.
+  const openStreams = createTenantSessions<OpenStream>({
+    authenticate,
+    onTenantChanged: options.onTenantChanged,
+    end: (stream, refusal) => stream.end(refusal),
   });
 
   async function serveSubscription(
@@ -131,10 +118,7 @@ export function createHttpSubscriptions(options: HttpSubscriptionOptions) {
         closed();
       },
     };
-    const slug = session.tenant.tenantSlug;
-    let streams = openBySlug.get(slug);
-    if (!streams) openBySlug.set(slug, (streams = new Set()));
-    streams.add(open);
+    openStreams.add(open);
     let heartbeat: NodeJS.Timeout;
     if (protocol === 'multipart') {
       res.writeHead(200, {
@@ -161,9 +145,7 @@ export function createHttpSubscriptions(options: HttpSubscriptionOptions) {
     } finally {
       clearInterval(heartbeat);
       req.socket.off('close', closed);
-      const set = openBySlug.get(slug);
-      set?.delete(open);
-      if (set?.size === 0) openBySlug.delete(slug);
+      openStreams.delete(open);
       if (endedWith && !res.writableEnded) {
         const errors = [{ message: endedWith.message, extensions: { code: endedWith.code } }];
         if (protocol === 'multipart') res.write(part({ payload: null, errors }));
@@ -177,12 +159,10 @@ export function createHttpSubscriptions(options: HttpSubscriptionOptions) {
     serve: serveSubscription,
     /** Open streams (tests, metrics). */
     get open(): number {
-      let count = 0;
-      for (const set of openBySlug.values()) count += set.size;
-      return count;
+      return openStreams.size;
     },
     close(): void {
-      stopWatching();
+      openStreams.close();
     },
   };
 }

@@ -8,6 +8,7 @@ import type { PersistedOperationsPolicy, PlanLimits, TenantContext } from '../..
 import { ErrorCode, ensureGraphQLError, graphQLError } from '../../tenancy/errors';
 import type { Logger } from '../../tenancy/logger';
 import type { SubscriptionEngine } from './subscriptions';
+import { createTenantSessions } from './tenant-sessions';
 
 /** Who is on the other end of a socket (or an HTTP stream), as authentication and tenant resolution decided. */
 export interface Session {
@@ -69,6 +70,8 @@ type ConnectionState = {
   expiry: NodeJS.Timeout;
   operations: number;
 };
+/** An authenticated connection, as the tenant watch holds it. */
+type OpenConnection = ConnectionState & { socket: WebSocket };
 
 /** WebSocket close code 1013, Try Again Later (RFC 6455's registry): a limit that will pass. */
 const TRY_AGAIN_LATER = 1013;
@@ -115,28 +118,13 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
 
   const streams = new WeakMap<object, AsyncGenerator<ExecutionResult>>();
   // Open connections by tenant: a tenant changed anywhere (suspended, re-planned) is checked again at once.
-  const connectionsOf = new Map<string, Set<ConnectionState & { socket: WebSocket }>>();
-  const bySlug = (slug: string) => {
-    let set = connectionsOf.get(slug);
-    if (!set) connectionsOf.set(slug, (set = new Set()));
-    return set;
-  };
-  const stopWatching = options.onTenantChanged?.(async (slug) => {
-    const connections = connectionsOf.get(slug);
-    if (!connections) return;
-    for (const connection of [...connections]) {
-      try {
-        const fresh = await authenticate(connection.credentials);
-        // Limits are shared by reference with the connection's streams (slot renewals read them).
-        Object.assign(connection.session.limits, fresh.limits);
-        connection.session.persistedOperations = fresh.persistedOperations;
-      } catch (thrown) {
-        const error = ensureGraphQLError(thrown);
-        if (error.extensions.code === ErrorCode.FORBIDDEN) connection.socket.close(CloseCode.Forbidden, reason(`Forbidden: ${error.message}`));
-        else if (error.extensions.code === ErrorCode.UNAUTHENTICATED) connection.socket.close(CloseCode.Unauthorized, reason(`Unauthorized: ${error.message}`));
-        // Anything else (the registry briefly away) leaves the connection as it was.
-      }
-    }
+  const connections = createTenantSessions<OpenConnection>({
+    authenticate,
+    onTenantChanged: options.onTenantChanged,
+    end(connection, { code, message }) {
+      if (code === ErrorCode.FORBIDDEN) connection.socket.close(CloseCode.Forbidden, reason(`Forbidden: ${message}`));
+      else connection.socket.close(CloseCode.Unauthorized, reason(`Unauthorized: ${message}`));
+    },
   });
 
   useServer<Record<string, unknown>, ConnectionState>(
@@ -158,16 +146,16 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
             requestId: randomUUID(),
           };
           const session = await authenticate(credentials);
-          const tenantConnections = bySlug(session.tenant.tenantSlug);
-          if (maxConnectionsPerTenant > 0 && tenantConnections.size >= maxConnectionsPerTenant) {
+          const open = connections.countOf(session.tenant.tenantSlug);
+          if (maxConnectionsPerTenant > 0 && open >= maxConnectionsPerTenant) {
             options.onRefused?.('tenant_connections');
-            logger.debug({ tenant: session.tenant.tenantSlug, open: tenantConnections.size }, 'socket refused: the tenant holds its maximum of connections');
+            logger.debug({ tenant: session.tenant.tenantSlug, open }, 'socket refused: the tenant holds its maximum of connections');
             socket.close(TRY_AGAIN_LATER, reason(`Try again later: this tenant already holds ${maxConnectionsPerTenant} connections to this gateway`));
             return false;
           }
           ctx.extra.session = session;
           ctx.extra.credentials = credentials;
-          tenantConnections.add(ctx.extra as ConnectionState & { socket: WebSocket });
+          connections.add(ctx.extra as OpenConnection);
           // Closed a little before the token's expiry, so the 4401 always reaches the client before the
           // streams themselves end at the expiry (they would otherwise complete first, which a client
           // cannot tell from a normal end, and not reconnect with a fresh token).
@@ -236,12 +224,7 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
       },
       onClose(ctx) {
         clearTimeout(ctx.extra.expiry);
-        if (ctx.extra.session) {
-          const slug = ctx.extra.session.tenant.tenantSlug;
-          const set = connectionsOf.get(slug);
-          set?.delete(ctx.extra as ConnectionState & { socket: WebSocket });
-          if (set?.size === 0) connectionsOf.delete(slug);
-        }
+        if (ctx.extra.session) connections.delete(ctx.extra as OpenConnection);
       },
     },
     wss,
@@ -252,7 +235,7 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
       return wss.clients.size;
     },
     close() {
-      stopWatching?.();
+      connections.close();
       for (const client of wss.clients) client.terminate();
       wss.close();
     },
