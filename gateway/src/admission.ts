@@ -169,7 +169,7 @@ export interface LeaseOptions {
 export type AdmitterOptions = Pick<AdmissionOptions, 'store' | 'logger' | 'monthToDate' | 'slotLeaseMs'> & {
   /** What this gateway knows of tenants' buckets, to refuse locally while one is short (local-refusals.ts). @default a fresh one */
   localRefusals?: LocalRefusals;
-  /** Admit from leases while tenants are far from their limits (for a shared store: Redis). @default false: every operation asks the store */
+  /** Admit from leases while tenants are far from their limits (the gateway leases with either store). @default false: every operation asks the store */
   lease?: LeaseOptions | false;
 };
 

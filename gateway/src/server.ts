@@ -62,7 +62,7 @@ export interface GatewayOptions {
   monthToDate?: (tenantId: string) => Promise<number>;
   /** Redis outage behaviour of admission (resilient-admission.ts). @default { failMode: 'open', localShare: 1 } */
   admissionFallback?: { failMode?: 'open' | 'closed'; localShare?: number; probeIntervalMs?: number };
-  /** Leases with a Redis store (admission.ts LeaseOptions); the in-process store never leases. @default { windowMs: 500 } */
+  /** Admission leases (admission.ts LeaseOptions), with either store. @default { windowMs: 500 } */
   admissionLease?: LeaseOptions | false;
   /** Serve introspection. @default true */
   introspection?: boolean;
@@ -192,8 +192,10 @@ export async function createGateway(options: GatewayOptions) {
   });
   degraded.set(0);
   // One admitter for HTTP operations and subscriptions: what it learns of a tenant's bucket serves both.
-  // Leases save a Redis round trip per operation; an in-process store has none to save.
-  const lease = store.kind === 'redis' ? (options.admissionLease ?? {}) : false;
+  // Leases save a store call per operation: with Redis a round trip; with the in-process store the
+  // asynchronous admission path (its promises, a slot and a script-like update), which on the light
+  // query cost about 35 µs of the thread that also serves the subgraphs (docs/BENCHMARKS.md).
+  const lease = options.admissionLease ?? {};
   const admitter = createAdmitter({ store: resilient.store, logger, monthToDate: options.monthToDate, lease });
   const admission = createAdmission({
     store: resilient.store,
