@@ -44,6 +44,26 @@ describe('bounded metric labels', () => {
     metrics.observe('bad name with spaces {}', 'ok', 'tenant-0', 0.001);
     expect(await metrics.registry.metrics()).toContain('operation="invalid"');
   });
+
+  it('counts each request once in graphql_requests_total, equal to the histogram count, over repeated and concurrent scrapes', async () => {
+    const metrics = createMetrics('test', { processMetrics: false });
+    const series = (text: string, name: string) =>
+      Object.fromEntries([...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\d+)$`, 'gm'))].map((m) => [m[1]!.split(',').filter((l) => l !== 'service="test"').join(','), Number(m[2])]));
+    for (let i = 0; i < 5; i++) metrics.observe('Pets', 'ok', 'acme-pets', 0.002);
+    metrics.observe('Pets', 'RATE_LIMITED', 'acme-pets', 0.0001);
+    metrics.observe(null, 'UNAUTHENTICATED', undefined, 0.0001);
+    const first = await metrics.registry.metrics();
+    expect(series(first, 'graphql_requests_total')).toEqual({
+      'operation="Pets",status="ok",tenant="acme-pets"': 5,
+      'operation="Pets",status="RATE_LIMITED",tenant="acme-pets"': 1,
+      'operation="anonymous",status="UNAUTHENTICATED",tenant="none"': 1,
+    });
+    expect(series(first, 'graphql_requests_total')).toEqual(series(first, 'graphql_request_duration_seconds_count'));
+    // Scraping again does not count again; two scrapes at once agree with each other.
+    metrics.observe('Pets', 'ok', 'acme-pets', 0.002);
+    const [a, b] = await Promise.all([metrics.registry.metrics(), metrics.registry.metrics()]);
+    for (const text of [a, b]) expect(series(text, 'graphql_requests_total')['operation="Pets",status="ok",tenant="acme-pets"']).toBe(6);
+  });
 });
 
 describe('validation', () => {
