@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { isPlatformAdmin, type TenantRecord } from '../../tenancy/context';
 import { ErrorCode, requestError } from '../../tenancy/errors';
@@ -35,6 +36,8 @@ type Entry = TenantRecord | typeof MISSING;
 const SLUG = /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/;
 
 const forbidden = (message: string) => requestError(ErrorCode.FORBIDDEN, message);
+/** Reads of one tenant's record per request, when changes keep aborting them. */
+const MAX_LOOKUPS = 3;
 
 export function createTenantResolver(options: TenantResolverOptions) {
   const { registry, store, logger, onPlatformAdminSelect, l1TtlMs = 5_000, l2TtlSeconds = 30, l1Max = 10_000, negativeTtlMs = 1_000 } = options;
@@ -47,7 +50,7 @@ export function createTenantResolver(options: TenantResolverOptions) {
     // request nearly every millisecond under load, which costs more than the clock and runs in that
     // request's scope.
     ttlResolution: 0,
-    fetchMethod: async (slug, _stale, { options: fetchOptions }) => {
+    fetchMethod: async (slug, _stale, { options: fetchOptions, signal }) => {
       const cached = await store.get(tenantCacheKey(slug)).catch((error) => {
         logger.warn({ err: error }, 'tenant cache L2 unavailable, reading the registry');
         return null;
@@ -64,7 +67,9 @@ export function createTenantResolver(options: TenantResolverOptions) {
         fetchOptions.ttl = negativeTtlMs;
         return MISSING;
       }
-      store.set(tenantCacheKey(slug), JSON.stringify(record), l2TtlSeconds).catch(() => {});
+      // A change announced while this read was under way aborted it (changed() below): what it read
+      // may predate the change, so it is not shared through L2.
+      if (!signal.aborted) store.set(tenantCacheKey(slug), JSON.stringify(record), l2TtlSeconds).catch(() => {});
       return record;
     },
   });
@@ -95,14 +100,29 @@ export function createTenantResolver(options: TenantResolverOptions) {
   let unsubscribe: (() => Promise<void>) | undefined;
   const changeListeners = new Set<(slug: string) => void>();
   const changed = (slug: string) => {
+    // Deleting the entry also aborts a read of it under way, so that read is neither kept nor shared.
     l1.delete(slug);
+    // A read on this gateway that ended between the change and this message may have put the old
+    // record back in L2 after the announcer deleted it: delete it again.
+    store.del(tenantCacheKey(slug)).catch(() => {});
     for (const listener of changeListeners) listener(slug);
   };
 
   async function lookup(slug: string): Promise<TenantRecord | null> {
     if (!SLUG.test(slug)) return null;
-    const entry = l1TtlMs > 0 ? await l1.fetch(slug) : await l1.fetch(slug, { forceRefresh: true });
-    return entry && entry !== MISSING ? entry : null;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const entry = l1TtlMs > 0 ? await l1.fetch(slug) : await l1.fetch(slug, { forceRefresh: true });
+        return entry && entry !== MISSING ? entry : null;
+      } catch (error) {
+        if (error instanceof GraphQLError) throw error;
+        // lru-cache rejects a read that a change aborted (changed() above): read again, after the
+        // change. Only a tenant changing on every attempt gets here MAX_LOOKUPS times.
+        if (attempt < MAX_LOOKUPS) continue;
+        logger.error({ err: error, slug }, 'tenant record could not be read');
+        throw requestError(ErrorCode.SERVICE_UNAVAILABLE, 'Tenant registry is unavailable, try again');
+      }
+    }
   }
 
   return {

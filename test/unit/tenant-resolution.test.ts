@@ -78,6 +78,39 @@ describe('tenant resolution', () => {
     expect(registry).toHaveBeenCalledTimes(2);
     await resolver.stop();
   });
+
+  it('answers a request whose lookup was under way when the tenant changed, with the record read after the change', async () => {
+    // The change's announcement drops the L1 entry, and that aborts the read in flight. The request
+    // reading it must not fail for that (it used to surface as INTERNAL_SERVER_ERROR).
+    const records = [acme];
+    const store = createMemoryStore();
+    let release: () => void = () => {};
+    const registry = vi.fn(async (slug: string) => {
+      const found = records.find((r) => r.slug === slug) ?? null;
+      if (registry.mock.calls.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      return found;
+    });
+    const resolver = createTenantResolver({ registry, store, logger: createLogger('test', 'silent') });
+    await resolver.start();
+    const pending = resolver.resolve(claims('acme-pets'), {});
+    await vi.waitFor(() => expect(registry).toHaveBeenCalledOnce());
+    // The tenants subgraph changes the record and announces it; the read under way finishes only after
+    // this gateway heard of it.
+    records[0] = { ...acme, plan: 'pro' };
+    await announceTenantChanged(store, 'acme-pets');
+    await vi.waitFor(() => expect(registry).toHaveBeenCalledTimes(2));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    release();
+    const tenant = await pending;
+    expect(tenant.plan).toBe('pro');
+    expect(registry).toHaveBeenCalledTimes(2);
+    // What it read after the change is what L1 holds, and the aborted read's old record went
+    // nowhere: not in L1, not in L2 for the other gateways.
+    expect(resolver.resolveKnown(claims('acme-pets'), {})?.plan).toBe('pro');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(JSON.parse((await store.get(tenantCacheKey('acme-pets')))!)).toEqual(records[0]);
+    await resolver.stop();
+  });
 });
 
 describe('subdomainOf', () => {
