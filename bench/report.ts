@@ -93,6 +93,9 @@ export interface Targets {
   maxAddedP99Ms: number;
 }
 
+/** Issue 2's targets: under 10 % of throughput, under 1 ms added at p99. */
+export const TARGETS: Targets = { minThroughputRatio: 0.9, maxAddedP99Ms: 1 };
+
 export interface Verdict {
   throughput: {
     met: boolean;

@@ -67,7 +67,7 @@ import { benchConfig, benchEnv, LoadGenerator, machineCpuMicros, machineInfo, mo
 import { formatNoisy, noisySettingsSchema, runNoisyNeighbour, type NoisyNeighbourResult } from './noisy-neighbour';
 import { createScratchData, liftPlanLimits } from './scratch';
 import { formatSubscriptionScale, runSubscriptionScale, subscriptionSettingsSchema, type SubscriptionScaleResult } from './subscriptions';
-import { compare, formatCpuTable, formatTable, formatVerdict, judge, summarise, type Measured, type Profile, type ScenarioSummary, type Side, type Targets } from './report';
+import { compare, formatCpuTable, formatTable, formatVerdict, judge, summarise, TARGETS, type Measured, type Profile, type ScenarioSummary, type Side } from './report';
 
 const QUERIES = {
   light: '{ currentTenant { slug } }',
@@ -77,7 +77,6 @@ type QueryName = keyof typeof QUERIES;
 
 const TENANT = 'acme-pets';
 const TENANT_PLAN = DEMO_TENANTS.find((t) => t.slug === TENANT)!.plan;
-const TARGETS: Targets = { minThroughputRatio: 0.9, maxAddedP99Ms: 1 };
 const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
 const settings = z

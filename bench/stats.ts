@@ -124,3 +124,23 @@ export function judgeAtLeast(interval: RatioInterval, minimum: number): 'met' | 
   if (interval.high < minimum) return 'not met';
   return 'unresolved';
 }
+
+/** Two-sided 97.5 % quantiles of Student's t by degrees of freedom (1-30), for 95 % intervals. */
+const T_975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074,
+  2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/**
+ * The mean of independent observations (one per bench run, each a fresh process) with its 95 %
+ * Student's t interval. Unlike `pairedRatio`, whose rounds all share one process, this one counts
+ * what differs between processes: JIT decisions, heap layout, the machine's state at start.
+ */
+export function meanInterval(values: readonly number[]): RatioInterval & { sd: number; n: number } {
+  const n = values.length;
+  if (n < 2) throw new Error('meanInterval needs at least two observations');
+  const mean = values.reduce((sum, v) => sum + v, 0) / n;
+  const sd = Math.sqrt(values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / (n - 1));
+  const half = (T_975[Math.min(n - 1, T_975.length) - 1]! * sd) / Math.sqrt(n);
+  return { estimate: mean, low: mean - half, high: mean + half, sd, n };
+}

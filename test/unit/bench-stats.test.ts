@@ -1,6 +1,6 @@
 // The bench's interval estimate for a percentile's rise (bench/stats.ts): pure logic, on synthetic rounds.
 import { describe, expect, it } from 'vitest';
-import { judgeAtLeast, judgeRise, pairedRatio, percentileRise } from '../../bench/stats';
+import { judgeAtLeast, judgeRise, meanInterval, pairedRatio, percentileRise } from '../../bench/stats';
 
 /** `count` rounds of `size` latencies: a body around `typical` ms and 3 % slow ones (about 3x) per round. */
 function rounds(count: number, size: number, typical: number, seed: number): number[][] {
@@ -63,5 +63,27 @@ describe('paired ratio with a bootstrap interval over rounds', () => {
     expect(wide.high).toBeGreaterThan(0.9);
     expect(judgeAtLeast(wide, 0.9)).toBe('unresolved');
     expect(pairedRatio(noisy, base)).toEqual(wide); // seeded
+  });
+});
+
+describe('mean over runs with a t interval', () => {
+  it('matches a hand-computed interval and judges against a minimum', () => {
+    // mean 0.92, sd 0.01 (values 0.91, 0.92, 0.93), n = 3, t(0.975, 2) = 4.303: half-width 0.02484
+    const interval = meanInterval([0.91, 0.92, 0.93]);
+    expect(interval.estimate).toBeCloseTo(0.92, 10);
+    expect(interval.sd).toBeCloseTo(0.01, 10);
+    expect(interval.low).toBeCloseTo(0.92 - (4.303 * 0.01) / Math.sqrt(3), 10);
+    expect(interval.high).toBeCloseTo(0.92 + (4.303 * 0.01) / Math.sqrt(3), 10);
+    expect(judgeAtLeast(interval, 0.9)).toBe('unresolved');
+    // Six runs (the PostgreSQL + Redis light-query ratios of docs/BENCHMARKS.md): wholly above 0.90.
+    const six = meanInterval([0.927, 0.906, 0.932, 0.92, 0.913, 0.921]);
+    expect(six.low).toBeCloseTo(0.91, 3);
+    expect(judgeAtLeast(six, 0.9)).toBe('met');
+  });
+
+  it('needs two observations, and keeps the quantile of 30 degrees of freedom past them', () => {
+    expect(() => meanInterval([0.9])).toThrow();
+    const many = meanInterval(Array.from({ length: 40 }, (_, i) => (i % 2 ? 1 : 0)));
+    expect(many.high - many.estimate).toBeCloseTo((2.042 * many.sd) / Math.sqrt(40), 10);
   });
 });
