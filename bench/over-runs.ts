@@ -23,7 +23,7 @@ const RESULTS = (name: string) => fileURLToPath(new URL(`./results/${name}`, imp
 const { minThroughputRatio: MIN_THROUGHPUT_RATIO, maxAddedP99Ms: MAX_ADDED_P99_MS } = TARGETS;
 
 const { BENCH_RUNS: runs } = z
-  .object({ BENCH_RUNS: z.coerce.number().int().min(2).max(20).default(3) })
+  .object({ BENCH_RUNS: z.coerce.number().int().min(2).max(20).default(5) })
   .parse({ BENCH_RUNS: process.env.BENCH_RUNS || undefined });
 
 const scenarioSchema = z.object({

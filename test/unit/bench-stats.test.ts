@@ -75,7 +75,7 @@ describe('mean over runs with a t interval', () => {
     expect(interval.low).toBeCloseTo(0.92 - (4.303 * 0.01) / Math.sqrt(3), 10);
     expect(interval.high).toBeCloseTo(0.92 + (4.303 * 0.01) / Math.sqrt(3), 10);
     expect(judgeAtLeast(interval, 0.9)).toBe('unresolved');
-    // Six runs (the PostgreSQL + Redis light-query ratios of docs/BENCHMARKS.md): wholly above 0.90.
+    // Six PostgreSQL + Redis light-query ratios from docs/BENCHMARKS.md: wholly above 0.90.
     const six = meanInterval([0.927, 0.906, 0.932, 0.92, 0.913, 0.921]);
     expect(six.low).toBeCloseTo(0.91, 3);
     expect(judgeAtLeast(six, 0.9)).toBe('met');
