@@ -13,10 +13,10 @@
 // goes to bench/results/over-runs.json. Like `npm run bench`, this always exits 0 unless a run fails to
 // complete: it is a measurement, not a test.
 import { fork } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { TARGETS } from './report';
+import { fixed, signed, TARGETS } from './report';
 import { judgeAtLeast, meanInterval, type RatioInterval } from './stats';
 
 const RESULTS = (name: string) => fileURLToPath(new URL(`./results/${name}`, import.meta.url));
@@ -51,11 +51,12 @@ function runOnce(index: number): Promise<void> {
   });
 }
 
-const fixed = (value: number, digits = 3) => value.toFixed(digits);
-const signed = (value: number, digits: number) => `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
-const interval = (i: RatioInterval) => `${fixed(i.estimate)} [${fixed(i.low)}, ${fixed(i.high)}]`;
+const interval = (i: RatioInterval) => `${fixed(i.estimate, 3)} [${fixed(i.low, 3)}, ${fixed(i.high, 3)}]`;
 
 async function main() {
+  // An earlier invocation's run files would read as this one's.
+  mkdirSync(RESULTS('.'), { recursive: true });
+  for (const name of readdirSync(RESULTS('.'))) if (/^run-\d+\.json$/.test(name)) rmSync(RESULTS(name));
   const results: Array<z.infer<typeof resultSchema>> = [];
   for (let i = 1; i <= runs; i++) {
     await runOnce(i);
@@ -75,7 +76,7 @@ async function main() {
   for (const key of keys) {
     const scenarios = of(key);
     const saturated = scenarios[0]!.profile === 'throughput';
-    const perRun = scenarios.map((s) => `${fixed(s.throughputRatio)} (${signed(s.addedCpuMicrosPerRequest, 0)} µs, Δp99 ${signed(s.p99DeltaMs, 2)} ms)`);
+    const perRun = scenarios.map((s) => `${fixed(s.throughputRatio, 3)} (${signed(s.addedCpuMicrosPerRequest, 0)} µs, Δp99 ${signed(s.p99DeltaMs, 2)} ms)`);
     const ratio = meanInterval(scenarios.map((s) => s.throughputRatio));
     const runsMet = scenarios.filter((s) => judgeAtLeast(s.throughputRatioInterval, MIN_THROUGHPUT_RATIO) === 'met').length;
     const worstP99 = Math.max(...scenarios.map((s) => s.p99DeltaMs));

@@ -130,8 +130,9 @@ export function judge(scenarios: ScenarioSummary[], targets: Targets): Verdict {
   };
 }
 
-const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-const signed = (n: number, digits = 2) => (n >= 0 ? '+' : '') + fixed(n, digits);
+/** A figure as the bench prints it; `signed` adds the + of a rise. */
+export const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+export const signed = (n: number, digits = 2) => (n >= 0 ? '+' : '') + fixed(n, digits);
 
 export function formatTable(scenarios: ScenarioSummary[]): string {
   const header = ['scenario', 'base req/s', 'p50 ms', 'p99 ms', 'ours req/s', 'p50 ms', 'p99 ms', 'ratio', '(per round)', '95 % interval', 'Δp50 ms', 'Δp99 ms'];
