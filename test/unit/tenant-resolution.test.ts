@@ -3,7 +3,7 @@ import { createTenantResolver, subdomainOf } from '../../gateway/src/tenant-reso
 import type { TenantRecord } from '../../tenancy/context';
 import { createLogger } from '../../tenancy/logger';
 import { createMemoryStore } from '../../tenancy/store';
-import { announceTenantChanged, tenantCacheKey } from '../../tenancy/tenant-cache';
+import { announceTenantChanged, TENANT_CHANGED_CHANNEL, tenantCacheKey } from '../../tenancy/tenant-cache';
 import type { UserClaims } from '../../gateway/src/auth';
 
 const limits = { monthlyBudget: 1000, bucketCapacity: 100, restoreRate: 10, maxOperationCost: 100, maxConcurrency: 2, softLimitPercent: 80, gracePercent: 0 };
@@ -109,6 +109,48 @@ describe('tenant resolution', () => {
     expect(resolver.resolveKnown(claims('acme-pets'), {})?.plan).toBe('pro');
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(JSON.parse((await store.get(tenantCacheKey('acme-pets')))!)).toEqual(records[0]);
+    await resolver.stop();
+  });
+});
+
+describe('tenant resolution racing tenant changes', () => {
+  it('deletes the L2 copy when it hears of a change, in case its own read finished between the change and the message', async () => {
+    const records = [acme];
+    const store = createMemoryStore();
+    let release: () => void = () => {};
+    const registry = vi.fn(async (slug: string) => {
+      const found = records.find((r) => r.slug === slug) ?? null;
+      await new Promise<void>((resolve) => (release = resolve));
+      return found;
+    });
+    const resolver = createTenantResolver({ registry, store, logger: createLogger('test', 'silent') });
+    await resolver.start();
+    const pending = resolver.resolve(claims('acme-pets'), {});
+    await vi.waitFor(() => expect(registry).toHaveBeenCalledOnce());
+    // The change commits and the announcer deletes L2; the read (begun before) finishes and shares
+    // the old record before the message arrives.
+    records[0] = { ...acme, plan: 'pro' };
+    await store.del(tenantCacheKey('acme-pets'));
+    release();
+    expect((await pending).plan).toBe('free');
+    expect(JSON.parse((await store.get(tenantCacheKey('acme-pets')))!).plan).toBe('free');
+    await store.publish(TENANT_CHANGED_CHANNEL, 'acme-pets');
+    await vi.waitFor(async () => expect(await store.get(tenantCacheKey('acme-pets'))).toBeNull());
+    await resolver.stop();
+  });
+
+  it('answers 503 SERVICE_UNAVAILABLE when changes abort every read of the record', async () => {
+    const store = createMemoryStore();
+    const registry = vi.fn(async (slug: string) => {
+      // Each read is overtaken by another change of the tenant.
+      await store.publish(TENANT_CHANGED_CHANNEL, slug);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return acme;
+    });
+    const resolver = createTenantResolver({ registry, store, logger: createLogger('test', 'silent') });
+    await resolver.start();
+    await expect(resolver.resolve(claims('acme-pets'), {})).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
+    expect(registry).toHaveBeenCalledTimes(3);
     await resolver.stop();
   });
 });
