@@ -58,7 +58,10 @@ export function createAuthenticator(options: AuthOptions) {
   if (dev) keySets.set(DEV_ISSUER, dev);
   if (!remote && !dev) throw new Error('authentication needs AUTH_JWKS_URL or the dev issuer');
 
-  const verified = cacheSize > 0 ? new LRUCache<string, UserClaims>({ max: cacheSize }) : undefined;
+  // Each entry lives until its token expires (set below). The clock is read at each lookup: lru-cache's
+  // default (1 ms resolution) caches it behind a timer that some request starts nearly every
+  // millisecond under load, as in tenant-resolution.ts.
+  const verified = cacheSize > 0 ? new LRUCache<string, UserClaims>({ max: cacheSize, ttlResolution: 0 }) : undefined;
 
   async function verify(token: string): Promise<UserClaims> {
     let unverifiedIssuer: string | undefined;
