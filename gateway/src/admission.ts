@@ -151,11 +151,13 @@ export interface Admitted {
  * The store grants a lease only while the tenant is far from every limit: the bucket keeps at least
  * half its capacity after it, the month stays under the soft limit, and at most half the plan's
  * concurrency is held; plans whose concurrency is too small to lend slots from (under 16) never
- * lease, nor does an operation that the lease's share could serve fewer than ten times. A lease goes
- * back as soon as a store answer shows the bucket under half. So near a limit every operation is
+ * lease, nor does an operation that the lease's share could serve fewer than ten times. A lease stops
+ * admitting as soon as a store answer shows the bucket under half. So near a limit every operation is
  * admitted one by one, exactly as without leases. What a lease changes: another gateway can find up
  * to `maxSlots` (at most an eighth of the plan's concurrency) of the tenant's slots held idle here and
- * up to `share` of its bucket away, for at most `windowMs`.
+ * up to `share` of its bucket away, for at most `windowMs` plus the time its operations still in
+ * flight take (at most LEASE_DRAIN_MS): a lease that admits no more goes back when they are done, with
+ * their slots and refunds, in its one store call.
  */
 export interface LeaseOptions {
   /** How long a lease admits before what it did not use goes back. @default 500 ms */
@@ -186,10 +188,15 @@ interface Lease {
   granted: number;
   /** The lease's slots no operation holds now. */
   free: string[];
+  /** How many slots it was granted. */
+  slots: number;
   /** The store's answer that granted it (bucket and month after the lease), at `at` (performance.now). */
   shared: { available: number; monthUsed?: number; at: number; applied?: BucketPolicy };
   expiresAt: number;
+  /** It admits no more; it goes back once its operations in flight are done (retireLease). */
+  retiring: boolean;
   closed: boolean;
+  /** Its window's end, then (retiring) the longest wait for its operations in flight. */
   timer: NodeJS.Timeout;
 }
 
@@ -207,6 +214,11 @@ const sameLimits = (a: PlanLimits, b: PlanLimits): boolean =>
 const MIN_LEASE_CONCURRENCY = 16;
 /** How long past its window a lease's reservation of the capacity holds, waiting for the return. */
 const LEASE_RETURN_GRACE_MS = 5_000;
+/**
+ * Longest a lease that admits no more waits for its operations in flight before it goes back (well
+ * inside the grace above); the slots of those still running then go back one by one as they finish.
+ */
+const LEASE_DRAIN_MS = 1_000;
 /** A lease is asked for only when its share of the bucket covers at least this many operations like the one asking. */
 const MIN_LEASED_OPERATIONS = 10;
 
@@ -226,8 +238,13 @@ export function createAdmitter(options: AdmitterOptions) {
   const leases = new Map<string, Lease>();
   /** The lease each leased slot belongs to, while that lease is open or an operation holds the slot. */
   const leaseOfSlot = new Map<string, Lease>();
-  /** Buckets with a lease asked for and not answered yet: one request at a time per tenant. */
-  const asking = new Set<string>();
+  /** Leases that admit no more and wait for their operations in flight (retireLease). */
+  const retiring = new Set<Lease>();
+  /**
+   * Buckets with a lease asked for and not answered yet (one request at a time per tenant), and that
+   * answer: the tenant's other operations meanwhile wait for it rather than each asking the store.
+   */
+  const asking = new Map<string, Promise<unknown>>();
 
   function announce(event: QuotaEvent) {
     logger.warn({ audit: event.type, used: event.used, limit: event.limit, month: event.month }, 'tenant quota event');
@@ -269,11 +286,30 @@ export function createAdmitter(options: AdmitterOptions) {
     };
   }
 
+  /**
+   * Stops a lease admitting. It goes back once the operations it admitted and that are still in flight
+   * are done (at most LEASE_DRAIN_MS from now), so that their slots and refunds go back with it in its
+   * one store call rather than one call each: under load a lease's window always ends with some in flight.
+   */
+  function retireLease(lease: Lease): void {
+    if (lease.closed || lease.retiring) return;
+    lease.retiring = true;
+    clearTimeout(lease.timer);
+    if (leases.get(lease.key) === lease) leases.delete(lease.key);
+    if (lease.free.length >= lease.slots) {
+      void closeLease(lease);
+      return;
+    }
+    retiring.add(lease);
+    lease.timer = outsideRequestScope(() => setTimeout(() => void closeLease(lease), LEASE_DRAIN_MS).unref());
+  }
+
   /** Ends a lease: what it did not spend and its idle slots go back in one store call (not awaited by callers). */
   function closeLease(lease: Lease): Promise<void> | undefined {
     if (lease.closed) return undefined;
     lease.closed = true;
     clearTimeout(lease.timer);
+    retiring.delete(lease);
     if (leases.get(lease.key) === lease) leases.delete(lease.key);
     const [first, ...more] = lease.free;
     lease.free = [];
@@ -293,7 +329,7 @@ export function createAdmitter(options: AdmitterOptions) {
     const lease = leases.get(key);
     if (!lease) return undefined;
     if (performance.now() >= lease.expiresAt || lease.month.month !== month || !sameLimits(lease.limits, limits)) {
-      void closeLease(lease);
+      retireLease(lease);
       return undefined;
     }
     if (lease.tokens < requested || lease.free.length === 0) return undefined;
@@ -323,7 +359,7 @@ export function createAdmitter(options: AdmitterOptions) {
 
   function openLease(key: string, tenant: TenantContext, limits: PlanLimits, claim: LeaseClaim, state: AdmissionState, month: Lease['month']) {
     const previous = leases.get(key);
-    if (previous) void closeLease(previous);
+    if (previous) retireLease(previous);
     const lease: Lease = {
       key,
       slotKey: concurrencyKey(tenant.tenantSlug),
@@ -333,11 +369,13 @@ export function createAdmitter(options: AdmitterOptions) {
       tokens: claim.units,
       granted: claim.units,
       free: [...claim.slotIds],
+      slots: claim.slotIds.length,
       shared: { available: state.available, at: performance.now(), ...(state.monthUsed !== undefined ? { monthUsed: state.monthUsed } : {}), ...(state.applied ? { applied: state.applied } : {}) },
       expiresAt: performance.now() + leasing!.windowMs,
+      retiring: false,
       closed: false,
       // Started outside the request's scope: the lease belongs to no single request.
-      timer: outsideRequestScope(() => setTimeout(() => void closeLease(lease), leasing!.windowMs).unref()),
+      timer: outsideRequestScope(() => setTimeout(() => retireLease(lease), leasing!.windowMs).unref()),
     };
     for (const id of claim.slotIds) leaseOfSlot.set(id, lease);
     leases.set(key, lease);
@@ -370,33 +408,50 @@ export function createAdmitter(options: AdmitterOptions) {
     if (options.lease && leasing) {
       const leased = admitFromLease(key, limits, requested, month.month);
       if (leased) return leased;
+      // A lease is on its way (another operation's admission asked for it): it will most likely
+      // admit this one too, for one store call less now and one slot release less later.
+      const pending = asking.get(key);
+      if (pending) {
+        await pending;
+        const fromNew = admitFromLease(key, limits, requested, month.month);
+        if (fromNew) return fromNew;
+      }
     }
     const short = shortage(tenant, limits, requested);
     if (short) throw bucketRefusal(requested, short);
     const slot = slotOf(tenant, limits, slotId);
     const claim = options.lease ? leaseClaimFor(key, limits, requested) : undefined;
     let state: AdmissionState;
-    if (claim) {
-      asking.add(key);
-      // A spent or expired lease gives back what is left first (the same write, with auto-pipelining).
-      const spent = leases.get(key);
-      if (spent) void closeLease(spent);
-    }
-    try {
-      state = await store.admit(key, requested, policy, slot, month, claim);
-      if (state.monthUnknown) {
+    // A spent lease admits no more: it goes back once its operations in flight are done.
+    const spent = claim && leases.get(key);
+    if (spent) retireLease(spent);
+    const answer = (async () => {
+      let first = await store.admit(key, requested, policy, slot, month, claim);
+      if (first.monthUnknown) {
         const used = monthToDate ? await monthToDate(tenant.tenantId) : 0;
         await store.seedCounter(month.key, used, month.ttlSeconds);
-        state = await store.admit(key, requested, policy, slot, month, claim);
+        first = await store.admit(key, requested, policy, slot, month, claim);
       }
+      return first;
+    })();
+    if (claim) {
+      // Settled once the lease is open (or refused), for the operations waiting on it; never rejects.
+      const opened = answer.then(
+        () => {},
+        () => {},
+      );
+      asking.set(key, opened);
+    }
+    try {
+      state = await answer;
     } finally {
       if (claim) asking.delete(key);
     }
     const open = leases.get(key);
     if (open && !state.leased) {
       // The store's newer word on the bucket, without what the open lease holds; near the bucket's
-      // limit the lease goes back at once, so that other gateways can admit what it would hold idle.
-      if (state.available < open.limits.bucketCapacity / 2) void closeLease(open);
+      // limit the lease stops admitting and goes back, so that other gateways can admit what it would hold idle.
+      if (state.available < open.limits.bucketCapacity / 2) retireLease(open);
       else open.shared = { ...open.shared, available: state.available, at: performance.now(), ...(state.monthUsed !== undefined ? { monthUsed: state.monthUsed } : {}) };
     }
     if (state.leased && claim) {
@@ -465,10 +520,13 @@ export function createAdmitter(options: AdmitterOptions) {
   function finish(tenant: TenantContext, limits: PlanLimits, slotId: string, refund: number, admitted?: { state: BucketState; at: number }): BucketState | undefined {
     const lease = leaseOfSlot.get(slotId);
     if (lease && !lease.closed) {
-      // Admitted from an open lease: the slot and the refund go back to it, no store call.
+      // Admitted from a lease not yet returned: the slot and the refund go back to it, no store call.
       lease.free.push(slotId);
       lease.tokens += Math.max(0, refund);
-      return refund > 0 ? leasedBucket(lease) : undefined;
+      const bucket = refund > 0 ? leasedBucket(lease) : undefined;
+      // A retiring lease's last operation in flight: now it goes back.
+      if (lease.retiring && lease.free.length >= lease.slots) void closeLease(lease);
+      return bucket;
     }
     // A closed lease's slot, held by this operation until now: freed in the store like any other.
     if (lease) leaseOfSlot.delete(slotId);
@@ -511,7 +569,7 @@ export function createAdmitter(options: AdmitterOptions) {
 
   /** Gives back every lease this gateway holds (at shutdown, or for a test that reads the store). */
   async function returnLeases(): Promise<void> {
-    await Promise.all([...leases.values()].map(closeLease));
+    await Promise.all([...leases.values(), ...retiring].map(closeLease));
   }
 
   return { admit, admitKnown, release, renew, finish, shortage, mayRefuseLocally, returnLeases, slotLeaseMs };

@@ -17,10 +17,11 @@ const logger = createLogger('test', 'silent');
 async function counted() {
   const store = createMemoryStore();
   await store.seedCounter(monthlyCounter(tenant, limits).key, 0, 3600);
-  const calls = { admit: 0, settle: 0 };
+  const calls = { admit: 0, settle: 0, release: 0 };
   const wrapped: KeyValueStore = Object.create(store);
   wrapped.admit = (...args) => (calls.admit++, store.admit(...args));
   wrapped.settle = (...args) => (calls.settle++, store.settle(...args));
+  wrapped.releaseSlot = (...args) => (calls.release++, store.releaseSlot(...args));
   return { store: wrapped, memory: store, calls };
 }
 
@@ -150,6 +151,67 @@ describe('admission leases', () => {
     // Without leases: at most the capacity, what refilled meanwhile, and the one operation in between.
     expect(admitted).toBeLessThanOrEqual(fast.bucketCapacity + refilledDuringBurst + 5 + 1);
     expect(admitted).toBeGreaterThanOrEqual(fast.bucketCapacity - 5);
+  });
+
+  it('returns a lease whose window ended with operations in flight once they finish, in one store call with their slots and refunds', async () => {
+    const { store, memory, calls } = await counted();
+    const admitter = leasing(store, 30);
+    // The first operation asks the store (its own slot, settled on its own) and takes the lease.
+    const first = await admitter.admit(tenant, limits, 10, 'op-1', { lease: true });
+    admitter.finish(tenant, limits, first.slotId, 0);
+    const inFlight = [await admitter.admit(tenant, limits, 10, 'op-2', { lease: true }), await admitter.admit(tenant, limits, 10, 'op-3', { lease: true })];
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await settled();
+    // The window is over: the lease admits no more, but it waits for its two operations.
+    expect(calls).toMatchObject({ admit: 1, settle: 0, release: 1 });
+    const lent = limits.bucketCapacity * 0.05;
+    expect((await memory.peekTokens(bucketKey(tenant.tenantSlug), policy)).available).toBeCloseTo(limits.bucketCapacity - 10 - lent, 0);
+    admitter.finish(tenant, limits, inFlight[0]!.slotId, 4);
+    await settled();
+    expect(calls.settle).toBe(0);
+    admitter.finish(tenant, limits, inFlight[1]!.slotId, 4);
+    await settled();
+    // The last one back: one call returns the unspent units, both refunds and every slot.
+    expect(calls).toMatchObject({ admit: 1, settle: 1, release: 1 });
+    expect((await memory.peekTokens(bucketKey(tenant.tenantSlug), policy)).available).toBeCloseTo(limits.bucketCapacity - 22, 0);
+    expect(Number(await memory.get(monthlyCounter(tenant, limits).key))).toBe(22);
+    expect(await freeSlots(memory, limits.maxConcurrency)).toBe(limits.maxConcurrency);
+  });
+
+  it('waits at most a second for operations in flight, then returns the lease; a slot held longer is freed when its operation ends', async () => {
+    const { store, memory, calls } = await counted();
+    const admitter = leasing(store, 5_000);
+    const first = await admitter.admit(tenant, limits, 10, 'op-1', { lease: true });
+    admitter.finish(tenant, limits, first.slotId, 0);
+    const slow = await admitter.admit(tenant, limits, 10, 'op-2', { lease: true });
+    expect(calls).toMatchObject({ admit: 1, release: 1 });
+    // The plan changes: the lease admits no more, and the store decides under the new limits (and lends anew).
+    const changed = { ...limits, maxOperationCost: 2_000 };
+    const next = await admitter.admit(tenant, changed, 10, 'op-3', { lease: true });
+    admitter.finish(tenant, changed, next.slotId, 0);
+    expect(calls).toMatchObject({ admit: 2, settle: 0, release: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await settled();
+    expect(calls.settle).toBe(1);
+    // op-2's slot: still held until op-2 ends, then freed on its own.
+    admitter.finish(tenant, limits, slow.slotId, 0);
+    await settled();
+    expect(calls.release).toBe(3);
+    await admitter.returnLeases();
+    await settled();
+    expect(await freeSlots(memory, limits.maxConcurrency)).toBe(limits.maxConcurrency);
+    expect(Number(await memory.get(monthlyCounter(tenant, limits).key))).toBe(30);
+  });
+
+  it('admits the operations that arrive while a lease is being asked for from that lease, not one store call each', async () => {
+    const { store, calls } = await counted();
+    const admitter = leasing(store);
+    // One asks the store and takes a lease of four slots (an eighth of 32); the other four wait for it.
+    const admitted = await Promise.all(Array.from({ length: 5 }, (_, i) => admitter.admit(tenant, limits, 5, `op-${i}`, { lease: true })));
+    expect(calls.admit).toBe(1);
+    expect(new Set(admitted.map((a) => a.slotId)).size).toBe(5);
+    for (const op of admitted) admitter.finish(tenant, limits, op.slotId, 0);
+    expect(calls.release).toBe(1); // the asking operation's own slot, not one of the lease's
   });
 
   it('keeps two gateways sharing one bucket within it: every unit admitted was taken from the store first', async () => {
