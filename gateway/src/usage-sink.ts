@@ -12,7 +12,7 @@ export interface UsageSinkOptions {
   retryIntervalMs?: number;
   /**
    * Events are appended in batches, one store call per batch, at most this long after the first of
-   * them happened (USAGE_BATCH_MS). @default 100 ms: usage is aggregated per minute and month, and a
+   * them happened (USAGE_BATCH_MS). @default 500 ms: usage is aggregated per minute and month, and a
    * batch's XADD costs the gateway's thread 150-350 µs on a small VM whatever its size (the loopback
    * write wakes Redis), so under load fewer, larger batches keep that CPU for answers (issue 2). A crash
    * loses at most one window of events; a shutdown sends them (close).
@@ -28,7 +28,7 @@ export interface UsageSinkOptions {
  * bounded buffer and are retried.
  */
 export function createUsageSink(options: UsageSinkOptions) {
-  const { store, logger, maxBuffered = 100_000, retryIntervalMs = 1_000, batchMs = 100, maxBatch = 500 } = options;
+  const { store, logger, maxBuffered = 100_000, retryIntervalMs = 1_000, batchMs = 500, maxBatch = 500 } = options;
   const inFlight = new Set<Promise<unknown>>();
   /** Recorded, not sent yet. */
   let pending: UsageEvent[] = [];
