@@ -60,7 +60,7 @@ const schema = z.object({
    * the usage stream (one XADD per batch; gateway/src/usage-sink.ts). Budgets do not wait for it: the
    * month counter is charged at admission.
    */
-  USAGE_BATCH_MS: z.coerce.number().int().min(1).max(5_000).default(500),
+  USAGE_BATCH_MS: z.coerce.number().int().min(1).max(5_000).default(250),
   /** Whether this process's usage service aggregates the usage stream (turn off to run aggregation elsewhere). */
   USAGE_CONSUMER: bool.default(true),
   /** Least time between two live quota updates of one tenant's subscribers (Subscription.quotaStatus). */
