@@ -193,6 +193,9 @@ interface Lease {
   /** The store's answer that granted it (bucket and month after the lease), at `at` (performance.now). */
   shared: { available: number; monthUsed?: number; at: number; applied?: BucketPolicy };
   expiresAt: number;
+  /** From then on, an operation it admits also asks the store for its successor (renewAhead). */
+  renewAt: number;
+  renewing: boolean;
   /** It admits no more; it goes back once its operations in flight are done (retireLease). */
   retiring: boolean;
   closed: boolean;
@@ -219,6 +222,12 @@ const LEASE_RETURN_GRACE_MS = 5_000;
  * inside the grace above); the slots of those still running then go back one by one as they finish.
  */
 const LEASE_DRAIN_MS = 1_000;
+/**
+ * Share of a lease's window after which the operations it admits also ask for its successor in the
+ * background, so that under steady load no operation waits for a store round trip at a window's end
+ * (with Redis that wait put about one operation in a hundred a round trip behind: the p99).
+ */
+const LEASE_RENEW_AT = 0.9;
 /** A lease is asked for only when its share of the bucket covers at least this many operations like the one asking. */
 const MIN_LEASED_OPERATIONS = 10;
 
@@ -336,7 +345,42 @@ export function createAdmitter(options: AdmitterOptions) {
     lease.tokens -= requested;
     const slotId = lease.free.pop()!;
     const bucket = leasedBucket(lease);
+    if (!lease.renewing && performance.now() >= lease.renewAt) {
+      lease.renewing = true;
+      outsideRequestScope(() => renewAhead(lease, requested));
+    }
     return { bucket, monthUsed: bucket.monthUsed, slotId };
+  }
+
+  /**
+   * Asks the store for a lease's successor while the lease still admits (not awaited): an admission of
+   * nothing (cost 0) whose slot is the new lease's first, with the lease claim. Granted, the successor
+   * takes over and this lease retires; refused (the tenant came near a limit), the slot goes back and
+   * this lease runs out its window, after which operations are admitted as usual.
+   */
+  function renewAhead(lease: Lease, requested: number): void {
+    const { key, limits, policy, month, slotKey } = lease;
+    const claim = leaseClaimFor(key, limits, requested);
+    if (!claim) return;
+    const slot: SlotClaim = { key: slotKey, id: claim.slotIds[0]!, limit: limits.maxConcurrency, leaseMs: slotLeaseMs };
+    const answer = store.admit(key, 0, policy, slot, month, claim).then(
+      (state) => {
+        // An unknown month held nothing: the next admission that asks the store seeds it.
+        if (state.monthUnknown) return;
+        if (state.leased) {
+          openLease(key, slotKey, limits, claim, state, month);
+          localRefusals.observe(key, policy, { ...state, available: state.available + claim.units, ...(state.monthUsed !== undefined ? { monthUsed: state.monthUsed - claim.units } : {}) });
+          return;
+        }
+        if (state.allowed) void store.releaseSlot(slotKey, slot.id).catch(() => {});
+        localRefusals.observe(key, policy, state);
+      },
+      (error: unknown) => logger.warn({ err: error, bucket: key }, 'could not renew a lease'),
+    );
+    asking.set(key, answer);
+    void answer.then(() => {
+      if (asking.get(key) === answer) asking.delete(key);
+    });
   }
 
   /** The lease to ask for with an admission, when this tenant may have one; its slot ids are new. */
@@ -357,12 +401,12 @@ export function createAdmitter(options: AdmitterOptions) {
     };
   }
 
-  function openLease(key: string, tenant: TenantContext, limits: PlanLimits, claim: LeaseClaim, state: AdmissionState, month: Lease['month']) {
+  function openLease(key: string, slotKey: string, limits: PlanLimits, claim: LeaseClaim, state: AdmissionState, month: Lease['month']) {
     const previous = leases.get(key);
     if (previous) retireLease(previous);
     const lease: Lease = {
       key,
-      slotKey: concurrencyKey(tenant.tenantSlug),
+      slotKey,
       limits,
       policy: policyOf(limits),
       month,
@@ -372,6 +416,8 @@ export function createAdmitter(options: AdmitterOptions) {
       slots: claim.slotIds.length,
       shared: { available: state.available, at: performance.now(), ...(state.monthUsed !== undefined ? { monthUsed: state.monthUsed } : {}), ...(state.applied ? { applied: state.applied } : {}) },
       expiresAt: performance.now() + leasing!.windowMs,
+      renewAt: performance.now() + leasing!.windowMs * LEASE_RENEW_AT,
+      renewing: false,
       retiring: false,
       closed: false,
       // Started outside the request's scope: the lease belongs to no single request.
@@ -455,7 +501,7 @@ export function createAdmitter(options: AdmitterOptions) {
       else open.shared = { ...open.shared, available: state.available, at: performance.now(), ...(state.monthUsed !== undefined ? { monthUsed: state.monthUsed } : {}) };
     }
     if (state.leased && claim) {
-      openLease(key, tenant, limits, claim, state, month);
+      openLease(key, concurrencyKey(tenant.tenantSlug), limits, claim, state, month);
       // The tenant's bucket and month as they are for everyone but the lease: what it holds is not spent.
       state = { ...state, available: state.available + claim.units, ...(state.monthUsed !== undefined ? { monthUsed: state.monthUsed - claim.units } : {}) };
       delete state.leased;

@@ -2,7 +2,7 @@
 // admits an operation and lends this gateway a share of the bucket and a few slots, from which it admits
 // the next operations itself; what it did not use goes back when the lease ends. These tests run the
 // admitter on the in-process store (the same conformance suite as Redis) and count its calls.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bucketKey, concurrencyKey, createAdmitter, monthlyCounter, type Admitter } from '../../gateway/src/admission';
 import type { PlanLimits, TenantContext } from '../../tenancy/context';
 import { createLogger } from '../../tenancy/logger';
@@ -32,6 +32,7 @@ function leasing(store: KeyValueStore, windowMs = 60_000) {
   return admitter;
 }
 afterEach(async () => {
+  vi.restoreAllMocks();
   await Promise.all(admitters.splice(0).map((a) => a.returnLeases()));
 });
 
@@ -212,6 +213,43 @@ describe('admission leases', () => {
     expect(new Set(admitted.map((a) => a.slotId)).size).toBe(5);
     for (const op of admitted) admitter.finish(tenant, limits, op.slotId, 0);
     expect(calls.release).toBe(1); // the asking operation's own slot, not one of the lease's
+  });
+
+  it('asks for the next lease before the window ends, so that under steady load no operation waits for the store', async () => {
+    const { store, memory, calls } = await counted();
+    // The lease's clock (performance.now) is driven by the test; its timers never fire within a minute.
+    let now = 1_000;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const admitter = leasing(store, 60_000);
+    let spent = 0;
+    const run = () => {
+      // admitKnown is the request path's synchronous admission: undefined would mean a store round trip.
+      const op = admitter.admitKnown(tenant, limits, 3);
+      expect(op).toBeDefined();
+      spent += 3;
+      admitter.finish(tenant, limits, op!.slotId, 0);
+    };
+    const first = await admitter.admit(tenant, limits, 3, 'op-0', { lease: true }); // asks the store, takes a lease
+    spent += 3;
+    admitter.finish(tenant, limits, first.slotId, 0);
+    now += 30_000;
+    run(); // half the window: from the lease, nothing asked
+    await settled();
+    expect(calls.admit).toBe(1);
+    now += 25_000;
+    run(); // past 90 % of the window: admitted, and the successor is asked for meanwhile
+    await settled();
+    expect(calls.admit).toBe(2);
+    now += 10_000;
+    run(); // the first lease's window is over: the successor admits
+    run();
+    expect(calls.admit).toBe(2);
+    vi.restoreAllMocks();
+    await admitter.returnLeases();
+    await settled();
+    expect((await memory.peekTokens(bucketKey(tenant.tenantSlug), policy)).available).toBeCloseTo(limits.bucketCapacity - spent, 0);
+    expect(Number(await memory.get(monthlyCounter(tenant, limits).key))).toBe(spent);
+    expect(await freeSlots(memory, limits.maxConcurrency)).toBe(limits.maxConcurrency);
   });
 
   it('keeps two gateways sharing one bucket within it: every unit admitted was taken from the store first', async () => {
