@@ -337,7 +337,8 @@ export function createAdmitter(options: AdmitterOptions) {
   function admitFromLease(key: string, limits: PlanLimits, requested: number, month: string): Admitted | undefined {
     const lease = leases.get(key);
     if (!lease) return undefined;
-    if (performance.now() >= lease.expiresAt || lease.month.month !== month || !sameLimits(lease.limits, limits)) {
+    const now = performance.now();
+    if (now >= lease.expiresAt || lease.month.month !== month || !sameLimits(lease.limits, limits)) {
       retireLease(lease);
       return undefined;
     }
@@ -345,7 +346,7 @@ export function createAdmitter(options: AdmitterOptions) {
     lease.tokens -= requested;
     const slotId = lease.free.pop()!;
     const bucket = leasedBucket(lease);
-    if (!lease.renewing && performance.now() >= lease.renewAt) {
+    if (!lease.renewing && now >= lease.renewAt) {
       lease.renewing = true;
       outsideRequestScope(() => renewAhead(lease, requested));
     }

@@ -25,6 +25,24 @@ function setup(records: TenantRecord[] = [acme, fluffy]) {
   return { store, registry, resolver, onPlatformAdminSelect };
 }
 
+/**
+ * A started resolver whose registry reads hold until the test calls `release` (the first read only,
+ * or every read), so that a tenant change can land while a read is under way.
+ */
+async function gatedResolver(gate: 'first' | 'every') {
+  const records = [acme];
+  const store = createMemoryStore();
+  let gateOpen: () => void = () => {};
+  const registry = vi.fn(async (slug: string) => {
+    const found = records.find((r) => r.slug === slug) ?? null;
+    if (gate === 'every' || registry.mock.calls.length === 1) await new Promise<void>((resolve) => (gateOpen = resolve));
+    return found;
+  });
+  const resolver = createTenantResolver({ registry, store, logger: createLogger('test', 'silent') });
+  await resolver.start();
+  return { records, store, registry, resolver, release: () => gateOpen() };
+}
+
 describe('tenant resolution', () => {
   it('takes the tenant from the claim, and accepts selectors that repeat it', async () => {
     const { resolver } = setup();
@@ -82,16 +100,7 @@ describe('tenant resolution', () => {
   it('answers a request whose lookup was under way when the tenant changed, with the record read after the change', async () => {
     // The change's announcement drops the L1 entry, and that aborts the read in flight. The request
     // reading it must not fail for that (it used to surface as INTERNAL_SERVER_ERROR).
-    const records = [acme];
-    const store = createMemoryStore();
-    let release: () => void = () => {};
-    const registry = vi.fn(async (slug: string) => {
-      const found = records.find((r) => r.slug === slug) ?? null;
-      if (registry.mock.calls.length === 1) await new Promise<void>((resolve) => (release = resolve));
-      return found;
-    });
-    const resolver = createTenantResolver({ registry, store, logger: createLogger('test', 'silent') });
-    await resolver.start();
+    const { records, store, registry, resolver, release } = await gatedResolver('first');
     const pending = resolver.resolve(claims('acme-pets'), {});
     await vi.waitFor(() => expect(registry).toHaveBeenCalledOnce());
     // The tenants subgraph changes the record and announces it; the read under way finishes only after
@@ -115,16 +124,7 @@ describe('tenant resolution', () => {
 
 describe('tenant resolution racing tenant changes', () => {
   it('deletes the L2 copy when it hears of a change, in case its own read finished between the change and the message', async () => {
-    const records = [acme];
-    const store = createMemoryStore();
-    let release: () => void = () => {};
-    const registry = vi.fn(async (slug: string) => {
-      const found = records.find((r) => r.slug === slug) ?? null;
-      await new Promise<void>((resolve) => (release = resolve));
-      return found;
-    });
-    const resolver = createTenantResolver({ registry, store, logger: createLogger('test', 'silent') });
-    await resolver.start();
+    const { records, store, registry, resolver, release } = await gatedResolver('every');
     const pending = resolver.resolve(claims('acme-pets'), {});
     await vi.waitFor(() => expect(registry).toHaveBeenCalledOnce());
     // The change commits and the announcer deletes L2; the read (begun before) finishes and shares
