@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../tenancy/config';
 import type { ScratchData } from './scratch';
 import type { SubgraphsParentMessage, SubgraphsWorkerMessage } from './subgraphs-worker';
-import type { LoadRequest, LoadResult, PacedRequest, PacedResult, ParentMessage, WorkerMessage } from './load-worker';
+import type { AlternateRequest, AlternateResult, LoadRequest, LoadResult, PacedRequest, PacedResult, ParentMessage, WorkerMessage } from './load-worker';
 
 /** The environment every bench stack runs with: all services in this process, on free loopback ports. */
 export function benchEnv(keysDir: string, scratch: ScratchData, usageConsumer: boolean): Record<string, string | undefined> {
@@ -143,6 +143,13 @@ export class LoadGenerator {
   async run(request: Omit<LoadRequest, 'type' | 'id'>): Promise<LoadResult> {
     const result = await this.send({ type: 'run', id: this.nextId++, ...request });
     if (result.type !== 'result') throw new Error(`load worker answered a run with ${result.type}`);
+    return result;
+  }
+
+  /** One request at a time, alternately to each of two targets (AlternateRequest). */
+  async alternate(request: Omit<AlternateRequest, 'type' | 'id'>): Promise<AlternateResult> {
+    const result = await this.send({ type: 'alternate', id: this.nextId++, ...request });
+    if (result.type !== 'alternate-result') throw new Error(`load worker answered an alternate run with ${result.type}`);
     return result;
   }
 

@@ -50,7 +50,7 @@ import { cpus } from 'node:os';
 import { LoadGenerator, SubgraphsProcess, machineCpuMicros, othersCpuShare, pinToCpus } from './harness';
 import type { PacedResult } from './load-worker';
 import { percentile } from './report';
-import { judgeRise, percentileRise, type RiseInterval } from './stats';
+import { judgeBelow, percentileRise, type RiseInterval } from './stats';
 import type { ScratchData } from './scratch';
 
 export const NOISY_QUERY = '{ pets(first: 10) { edges { node { name owner { name } tenant { slug } } } } }';
@@ -605,8 +605,8 @@ export async function runNoisyNeighbour({ config: oneProcess, env, scratch, sett
       rejectionCapacity,
       targets: NOISY_TARGETS,
       verdict: {
-        bP99: judgeRise(p99RiseInterval, NOISY_TARGETS.maxP99RisePercent),
-        bP99OverAtPlan: judgeRise(p99RiseOverAtPlanInterval, NOISY_TARGETS.maxP99RisePercent),
+        bP99: judgeBelow(p99RiseInterval, NOISY_TARGETS.maxP99RisePercent),
+        bP99OverAtPlan: judgeBelow(p99RiseOverAtPlanInterval, NOISY_TARGETS.maxP99RisePercent),
         rejectionP99: flood.a!.rejectedLatency.p99Ms < NOISY_TARGETS.maxRejectionP99Ms,
         rejectionP99Resolvable: healthzFloor.p99Ms < NOISY_TARGETS.maxRejectionP99Ms,
       },

@@ -67,7 +67,7 @@ import { benchConfig, benchEnv, LoadGenerator, machineCpuMicros, machineInfo, mo
 import { formatNoisy, noisySettingsSchema, runNoisyNeighbour, type NoisyNeighbourResult } from './noisy-neighbour';
 import { createScratchData, liftPlanLimits } from './scratch';
 import { formatSubscriptionScale, runSubscriptionScale, subscriptionSettingsSchema, type SubscriptionScaleResult } from './subscriptions';
-import { compare, formatCpuTable, formatTable, formatVerdict, judge, summarise, TARGETS, type Measured, type Profile, type ScenarioSummary, type Side } from './report';
+import { compare, formatCpuTable, formatTable, formatVerdict, judge, TARGETS, type Measured, type Profile, type ScenarioSummary, type Side } from './report';
 
 const QUERIES = {
   light: '{ currentTenant { slug } }',
@@ -87,6 +87,9 @@ const settings = z
     BENCH_ROUNDS: z.coerce.number().int().min(1).max(40).default(8),
     BENCH_CONNECTIONS: z.coerce.number().int().min(2).max(256).default(10),
     BENCH_USAGE_CONSUMER: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+    // Comma-separated subsets of the tenancy scenarios, for a targeted rerun of one of them.
+    BENCH_QUERIES: z.string().default('light,federated').pipe(z.string().transform((v) => v.split(',')).pipe(z.array(z.enum(['light', 'federated'])).min(1))),
+    BENCH_PROFILES: z.string().default('throughput,latency').pipe(z.string().transform((v) => v.split(',')).pipe(z.array(z.enum(['throughput', 'latency'])).min(1))),
   })
   .extend(noisySettingsSchema.shape)
   .extend(subscriptionSettingsSchema.shape)
@@ -179,35 +182,56 @@ async function runTenancy(keysDir: string): Promise<{ mode: Mode; valid: boolean
       return { ...result, cpuMicros: used.user + used.system };
     };
 
+    const runAlternating = async (query: QueryName, durationSeconds: number, record: boolean): Promise<Record<Side, Measured>> => {
+      const result = await generator.alternate({ urls: [targets[0]!.url, targets[1]!.url], headers, body: JSON.stringify({ query: QUERIES[query] }), durationSeconds, record });
+      workerCpuMicros += result.workerCpuMicros;
+      const side = (i: 0 | 1): Measured => ({ type: 'result', id: result.id, ...result.sides[i], workerCpuMicros: result.workerCpuMicros / 2, cpuMicros: Number.NaN });
+      return { [targets[0]!.side]: side(0), [targets[1]!.side]: side(1) } as Record<Side, Measured>;
+    };
+
     const machineBefore = machineCpuMicros();
     const selfBefore = process.cpuUsage();
     // One longer warm-up of everything before the first measured scenario.
     console.log('bench: warming up…');
     for (const target of targets) for (const query of Object.keys(QUERIES) as QueryName[]) await runOn(target, query, settings.BENCH_CONNECTIONS, 2, false);
 
-    const profiles: Array<{ profile: Profile; connections: number }> = [
-      { profile: 'throughput', connections: settings.BENCH_CONNECTIONS },
-      { profile: 'latency', connections: 1 },
-    ];
+    const profiles: Array<{ profile: Profile; connections: number }> = (
+      [
+        { profile: 'throughput', connections: settings.BENCH_CONNECTIONS },
+        { profile: 'latency', connections: 1 },
+      ] as const
+    ).filter((p) => settings.BENCH_PROFILES.includes(p.profile));
     const scenarios: ScenarioSummary[] = [];
     const raw: Array<{ query: QueryName; profile: Profile; side: Side; round: number; result: Omit<Measured, 'latenciesMs' | 'type' | 'id'> }> = [];
     for (const { profile, connections } of profiles) {
-      for (const query of Object.keys(QUERIES) as QueryName[]) {
+      for (const query of settings.BENCH_QUERIES) {
         console.log(`bench: ${query} query, ${profile} (${connections} connection${connections > 1 ? 's' : ''})…`);
-        if (settings.BENCH_WARMUP > 0) {
-          for (const target of targets) await runOn(target, query, connections, settings.BENCH_WARMUP, false);
-        }
         const results: Record<Side, Measured[]> = { baseline: [], ours: [] };
-        for (let round = 0; round < settings.BENCH_ROUNDS; round++) {
-          // A B, then B A: neither side always runs first (or last) in a scenario.
-          const order = round % 2 === 0 ? targets : [...targets].reverse();
-          for (const target of order) {
-            const result = await runOn(target, query, connections, settings.BENCH_DURATION, true);
-            results[target.side].push(result);
-            raw.push({ query, profile, side: target.side, round, result: { ok: result.ok, failed: result.failed, statuses: result.statuses, elapsedSeconds: result.elapsedSeconds, cpuMicros: result.cpuMicros, workerCpuMicros: result.workerCpuMicros } });
+        const keep = (side: Side, round: number, result: Measured) => {
+          results[side].push(result);
+          raw.push({ query, profile, side, round, result: { ok: result.ok, failed: result.failed, statuses: result.statuses, elapsedSeconds: result.elapsedSeconds, cpuMicros: result.cpuMicros, workerCpuMicros: result.workerCpuMicros } });
+        };
+        if (profile === 'latency') {
+          // One request at a time, alternating between the gateways request by request, so that both
+          // meet the machine in the same state (load-worker.ts AlternateRequest). This process's CPU
+          // cannot be split between the sides here: the CPU columns come from the saturated profile.
+          if (settings.BENCH_WARMUP > 0) await runAlternating(query, settings.BENCH_WARMUP * 2, false);
+          for (let round = 0; round < settings.BENCH_ROUNDS; round++) {
+            // Twice the duration: each side gets as much of the round as in the saturated profile.
+            const sides = await runAlternating(query, settings.BENCH_DURATION * 2, true);
+            for (const side of ['baseline', 'ours'] as const) keep(side, round, sides[side]);
+          }
+        } else {
+          if (settings.BENCH_WARMUP > 0) {
+            for (const target of targets) await runOn(target, query, connections, settings.BENCH_WARMUP, false);
+          }
+          for (let round = 0; round < settings.BENCH_ROUNDS; round++) {
+            // A B, then B A: neither side always runs first (or last) in a scenario.
+            const order = round % 2 === 0 ? targets : [...targets].reverse();
+            for (const target of order) keep(target.side, round, await runOn(target, query, connections, settings.BENCH_DURATION, true));
           }
         }
-        scenarios.push(compare(query, profile, connections, summarise(results.baseline), summarise(results.ours)));
+        scenarios.push(compare(query, profile, connections, results.baseline, results.ours));
       }
     }
     // The answers must still be right after the load (caches, token re-signing, pools).

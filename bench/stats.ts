@@ -40,9 +40,9 @@ function resample(rounds: number[][], next: () => number): Float64Array {
 }
 
 export interface RiseInterval {
-  /** The rise of the pooled percentile, in percent of the baseline's. */
+  /** The rise of the pooled percentile: in percent of the baseline's (percentileRise), or in the samples' unit (pairedPercentileDelta). */
   estimate: number;
-  /** Central interval of the resampled rises (95 % by default), in percent. */
+  /** Central interval of the resampled rises (95 % by default), in the same unit. */
   low: number;
   high: number;
 }
@@ -72,14 +72,51 @@ export function percentileRise(base: number[][], test: number[][], options: { p?
 }
 
 /**
- * A target "rises by less than `limit` percent" judged on the interval: met when the whole interval
- * is below the limit, not met when it is wholly above, unresolved when the limit lies inside it (this
- * run cannot tell).
+ * A target "less than `limit`" (a rise in percent, or added milliseconds) judged on the interval: met
+ * when the whole interval is below the limit, not met when it is wholly at or above it, unresolved when
+ * the limit lies inside it (this run cannot tell).
  */
-export function judgeRise(interval: RiseInterval, limit: number): 'met' | 'not met' | 'unresolved' {
+export function judgeBelow(interval: RiseInterval, limit: number): 'met' | 'not met' | 'unresolved' {
   if (interval.high < limit) return 'met';
   if (interval.low >= limit) return 'not met';
   return 'unresolved';
+}
+
+/**
+ * How much the `p`th percentile of `test` exceeds that of `base`, in the samples' unit, for paired
+ * rounds (round i of each side measured together, as the interleaved one-connection profile does), with
+ * a bootstrap interval: round indices are drawn with replacement, the pair kept together, and each
+ * side's drawn rounds pooled.
+ */
+export function pairedPercentileDelta(base: number[][], test: number[][], options: { p?: number; iterations?: number; confidence?: number; seed?: number } = {}): RiseInterval {
+  const { p = 99, iterations = 2000, confidence = 0.95, seed = 1 } = options;
+  const n = Math.min(base.length, test.length);
+  if (n === 0) throw new Error('pairedPercentileDelta needs at least one pair of rounds');
+  const pool = (rounds: number[][], indices: ArrayLike<number>) => {
+    const picked = Array.from(indices, (i) => rounds[i]!);
+    const pooled = new Float64Array(picked.reduce((size, round) => size + round.length, 0));
+    let at = 0;
+    for (const round of picked) {
+      pooled.set(round, at);
+      at += round.length;
+    }
+    return pooled;
+  };
+  const delta = (indices: ArrayLike<number>) => percentileOf(pool(test, indices), p) - percentileOf(pool(base, indices), p);
+  const next = random(seed);
+  const draws = new Float64Array(iterations);
+  const picked = new Uint32Array(n);
+  for (let i = 0; i < iterations; i++) {
+    for (let k = 0; k < n; k++) picked[k] = Math.floor(next() * n);
+    draws[i] = delta(picked);
+  }
+  draws.sort();
+  const tail = (1 - confidence) / 2;
+  return {
+    estimate: delta(Array.from({ length: n }, (_, i) => i)),
+    low: draws[Math.floor(tail * (iterations - 1))]!,
+    high: draws[Math.ceil((1 - tail) * (iterations - 1))]!,
+  };
 }
 
 export interface RatioInterval {

@@ -1,6 +1,6 @@
 // The bench's interval estimate for a percentile's rise (bench/stats.ts): pure logic, on synthetic rounds.
 import { describe, expect, it } from 'vitest';
-import { judgeAtLeast, judgeRise, meanInterval, pairedRatio, percentileRise } from '../../bench/stats';
+import { judgeAtLeast, judgeBelow, meanInterval, pairedPercentileDelta, pairedRatio, percentileRise } from '../../bench/stats';
 
 /** `count` rounds of `size` latencies: a body around `typical` ms and 3 % slow ones (about 3x) per round. */
 function rounds(count: number, size: number, typical: number, seed: number): number[][] {
@@ -22,7 +22,7 @@ describe('percentile rise with a bootstrap interval over rounds', () => {
     expect(Math.abs(interval.estimate)).toBeLessThan(5);
     expect(interval.low).toBeLessThan(5);
     expect(interval.high).toBeGreaterThan(-5);
-    expect(judgeRise(interval, 10)).toBe('met');
+    expect(judgeBelow(interval, 10)).toBe('met');
     expect(interval.low).toBeLessThanOrEqual(interval.estimate);
     expect(interval.high).toBeGreaterThanOrEqual(interval.estimate);
   });
@@ -34,16 +34,47 @@ describe('percentile rise with a bootstrap interval over rounds', () => {
     expect(interval.low).toBeGreaterThan(10);
     expect(interval.estimate).toBeGreaterThan(25);
     expect(interval.estimate).toBeLessThan(80);
-    expect(judgeRise(interval, 10)).toBe('not met');
-    expect(judgeRise(interval, 100)).toBe('met');
+    expect(judgeBelow(interval, 10)).toBe('not met');
+    expect(judgeBelow(interval, 100)).toBe('met');
   });
 
   it('calls a limit inside the interval unresolved, and is the same on every run (seeded)', () => {
     const interval = { estimate: 5, low: -20, high: 30 };
-    expect(judgeRise(interval, 10)).toBe('unresolved');
+    expect(judgeBelow(interval, 10)).toBe('unresolved');
     const base = rounds(4, 50, 10, 7);
     const test = rounds(4, 50, 11, 8);
     expect(percentileRise(base, test)).toEqual(percentileRise(base, test));
+  });
+});
+
+describe('paired percentile difference with a bootstrap interval over rounds', () => {
+  it('measures what one side adds in ms, and judges a 1 ms limit met, not met or unresolved', () => {
+    const base = rounds(12, 300, 3, 11);
+    const plusHalf = base.map((round) => round.map((ms) => ms + 0.5));
+    const half = pairedPercentileDelta(base, plusHalf);
+    expect(half.estimate).toBeCloseTo(0.5, 6);
+    expect(half.low).toBeCloseTo(0.5, 6); // the same shift in every pair: no spread
+    expect(judgeBelow(half, 1)).toBe('met');
+
+    const plusTwo = base.map((round) => round.map((ms) => ms + 2));
+    expect(judgeBelow(pairedPercentileDelta(base, plusTwo), 1)).toBe('not met');
+
+    // Independent draws of the same distribution: a p99 from 300 samples a round moves by more than 1 ms.
+    const other = rounds(12, 300, 3, 12);
+    const noisy = pairedPercentileDelta(base, other);
+    expect(noisy.low).toBeLessThan(0);
+    expect(noisy.high).toBeGreaterThan(0);
+    expect(noisy.low).toBeLessThanOrEqual(noisy.estimate);
+    expect(noisy.high).toBeGreaterThanOrEqual(noisy.estimate);
+    expect(pairedPercentileDelta(base, other)).toEqual(noisy); // seeded
+  });
+
+  it('keeps pairs together: a slow spell that hits both sides of a round does not widen the interval', () => {
+    const base = rounds(12, 300, 3, 21).map((round, i) => round.map((ms) => ms * (i % 3 === 0 ? 2 : 1)));
+    const ours = base.map((round) => round.map((ms) => ms + 0.3));
+    const paired = pairedPercentileDelta(base, ours);
+    expect(paired.high - paired.low).toBeLessThan(0.7);
+    expect(judgeBelow(paired, 1)).toBe('met');
   });
 });
 
