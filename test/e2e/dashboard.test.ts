@@ -242,9 +242,12 @@ describe('live quota dashboard', () => {
   });
 
   it('closes with "token expired" when the token runs out while the page is live', async () => {
-    const page = await openDashboard(await stack.token('acme-pets', { ttlSeconds: 3 }));
-    await waitUntilLive(page);
-    await expect.poll(() => text(page, 'connection-state'), { timeout: 3_000 + LIVE_MS }).toBe('closed');
+    // The token must outlive the wait for 'live' (up to LIVE_MS on a loaded CI machine), or the page
+    // may close before it was ever live and the test would race the clock instead of testing expiry.
+    const ttlSeconds = LIVE_MS / 1000 + 2;
+    const page = await openDashboard(await stack.token('acme-pets', { ttlSeconds }));
+    await expect.poll(() => text(page, 'connection-state'), { timeout: LIVE_MS }).toBe('live');
+    await expect.poll(() => text(page, 'connection-state'), { timeout: ttlSeconds * 1000 + LIVE_MS }).toBe('closed');
     // The stream's end and the 4401 close arrive together; the close's reason is the one that stays.
     await expect.poll(() => text(page, 'close-reason'), { timeout: LIVE_MS }).toMatch(/expired/i);
     expect(await page.getByTestId('close-reason').getAttribute('data-code')).toBe('4401');

@@ -48,7 +48,9 @@ describe('subscriptions over graphql-ws on the gateway', () => {
   });
 
   it('ends the connection with 4401 when the token expires, and never streams past it', async () => {
-    const token = await stack.token('acme-pets', { ttlSeconds: 2 });
+    // Long enough to connect and get the first event on a loaded machine, so that expiry, not a slow
+    // start, is what ends the connection.
+    const token = await stack.token('acme-pets', { ttlSeconds: 6 });
     const socket = openSocket(stack.urls.gateway!, { authorization: token });
     const sub = follow(socket.client, QUOTA);
     await sub.next();
