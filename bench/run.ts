@@ -27,6 +27,10 @@
 //  - Every scenario warms both sides up first, then alternates short measured rounds A B, B A, ... so
 //    that JIT, caches, drift and other processes' bursts favour neither side; requests/s and latency
 //    percentiles pool the rounds. Latencies are recorded per response with sub-millisecond resolution.
+//    The one-connection profile goes further: one request at a time alternates between the gateways
+//    request by request (load-worker.ts AlternateRequest), because this VM's speed drifts by a factor
+//    of two within seconds, more than a whole round's difference between the sides. The p99 our layer
+//    adds is judged on a 95 % bootstrap interval over the paired rounds (bench/stats.ts).
 //  - CPU time of this process per request (process.cpuUsage around each run; this process does nothing
 //    else meanwhile) is reported too: it is much less sensitive to other processes than requests/s.
 //  - The bench process runs its libraries in production mode (bench/production-mode.ts sets
@@ -45,7 +49,8 @@
 // Settings (environment): BENCH_ONLY (tenancy | noisy | subscriptions: run one part; default all), BENCH_DURATION (s
 // per measured run, default 1), BENCH_WARMUP (s per side per scenario, default 1), BENCH_ROUNDS (A/B
 // pairs per scenario, default 8), BENCH_CONNECTIONS (default 10), BENCH_USAGE_CONSUMER (default
-// false); for the noisy neighbour BENCH_NOISY_ROUNDS (default 4), BENCH_NOISY_DURATION (s per phase,
+// false), BENCH_QUERIES (light,federated) and BENCH_PROFILES (throughput,latency) to run some tenancy
+// scenarios only; for the noisy neighbour BENCH_NOISY_ROUNDS (default 4), BENCH_NOISY_DURATION (s per phase,
 // default 4), BENCH_NOISY_RATE (B's req/s, default 50), BENCH_NOISY_PLAN_RATE (A's plan in req/s,
 // default 10; A floods at ten times it), BENCH_NOISY_TOPOLOGY (one-process, default, or split: the
 // gateway alone in this process and the subgraphs in a child, as deployed; needs DATABASE_URL and REDIS_URL).
