@@ -246,7 +246,7 @@ describe('live quota dashboard', () => {
     // may close before it was ever live and the test would race the clock instead of testing expiry.
     const ttlSeconds = LIVE_MS / 1000 + 2;
     const page = await openDashboard(await stack.token('acme-pets', { ttlSeconds }));
-    await expect.poll(() => text(page, 'connection-state'), { timeout: LIVE_MS }).toBe('live');
+    await waitUntilLive(page);
     await expect.poll(() => text(page, 'connection-state'), { timeout: ttlSeconds * 1000 + LIVE_MS }).toBe('closed');
     // The stream's end and the 4401 close arrive together; the close's reason is the one that stays.
     await expect.poll(() => text(page, 'close-reason'), { timeout: LIVE_MS }).toMatch(/expired/i);
