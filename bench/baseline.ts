@@ -19,7 +19,7 @@ import type { CryptoKey } from 'jose';
 import { SUPERGRAPH_FILE } from '../tenancy/compose';
 import type { TenantContext } from '../tenancy/context';
 import { CONTEXT_HEADER, createContextSigner } from '../tenancy/context-token';
-import { executeGraphQL, sendJson, serve } from '../tenancy/http';
+import { executeGraphQL, requestUrl, sendJson, serve } from '../tenancy/http';
 import { createLogger } from '../tenancy/logger';
 import { schemaPath, SUBGRAPHS } from '../tenancy/schema-files';
 import { listen } from '../tenancy/subgraph-server';
@@ -83,8 +83,8 @@ export async function startBaseline(options: BaselineOptions): Promise<Baseline>
   await apollo.start();
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const url = new URL(req.url ?? '/', 'http://baseline');
-    if (url.pathname !== '/graphql') return sendJson(res, 404, { errors: [{ message: 'Not found' }] });
+    const url = requestUrl(req);
+    if (url?.pathname !== '/graphql') return sendJson(res, 404, { errors: [{ message: 'Not found' }] });
     await executeGraphQL(apollo, req, res, url, async () => ({}));
   }
 

@@ -1,11 +1,27 @@
 import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
+import { ErrorCode, graphQLError } from './errors';
 
 /**
  * Database access for every service. The only way to run SQL is inside a transaction that first drops
  * to the application role and sets the tenant with set_config(..., true): transaction-local, so a pooled
  * connection handed to the next request carries nothing over (DESIGN.md invariants 2 and 3).
  */
+
+/**
+ * A statement PostgreSQL refused because of a value it was given (SQLSTATE class 22, data exception:
+ * a NUL byte in text, a timestamp out of range, a number too large) is the caller's bad input, not
+ * our fault: it becomes BAD_USER_INPUT, with the database's own message kept for the logs only.
+ * Resolvers validate their arguments first; this is the net under anything they missed.
+ */
+function rejectedInput(error: unknown): never {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('22')) {
+    throw graphQLError(ErrorCode.BAD_USER_INPUT, 'An argument has a value the database cannot store or compare', { cause: error });
+  }
+  throw error;
+}
+
 export const APP_ROLE = 'tenancy_app';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
@@ -70,7 +86,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
       const q: Queryable = {
         async query(text, values) {
           stats.statements++;
-          const result = await client.query(text, values as unknown[]);
+          const result = await client.query(text, values as unknown[]).catch(rejectedInput);
           return { rows: result.rows, rowCount: result.rowCount ?? 0 };
         },
       };
@@ -126,7 +142,7 @@ export function createPgliteDatabase(db: PGlite): Database {
         return fn({
           async query(text, values) {
             stats.statements++;
-            const result = await tx.query(text, values as unknown[]);
+            const result = await tx.query(text, values as unknown[]).catch(rejectedInput);
             return { rows: result.rows as never[], rowCount: result.affectedRows ?? result.rows.length };
           },
         });

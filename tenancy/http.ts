@@ -98,6 +98,36 @@ export async function executeGraphQL<Context extends BaseContext>(
   await writeApolloResponse(res, response);
 }
 
+/**
+ * The request target as a URL, or undefined when it cannot be one. `new URL(req.url, base)` throws
+ * on targets such as `//` or `//a:b` (it reads them as a host), and an upgrade handler that throws
+ * takes the process down, so every server here reads its path through this.
+ */
+export function requestUrl(req: IncomingMessage): URL | undefined {
+  const target = req.url ?? '/';
+  try {
+    // Origin-form (`/graphql?x`) is read as a path even when it starts with `//`; absolute-form
+    // (`http://host/graphql`, as sent to proxies) is read as it is.
+    return target.startsWith('/') ? new URL(`http://localhost${target}`) : new URL(target);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `decodeURIComponent`, or undefined for a malformed escape (`%zz`) instead of a thrown URIError. */
+export function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The answer to a request target that is not a URL. */
+export function sendBadTarget(res: ServerResponse) {
+  sendGraphQLError(res, requestError(ErrorCode.BAD_USER_INPUT, 'The request target is not a valid URL path'));
+}
+
 /** An HTTP server whose handler can never crash the process or leave a request hanging. */
 export function serve(handle: (req: IncomingMessage, res: ServerResponse) => Promise<unknown>, logger: Logger): Server {
   return createServer((req, res) => {

@@ -11,7 +11,7 @@ import { attachSubgraphSubscriptions } from './subgraph-subscriptions';
 import { REQUEST_ID, runInRequestScope, runWithTenant, type TenantContext } from './context';
 import type { Database, Queryable } from './db';
 import { maskFormattedError } from './errors';
-import { executeGraphQL, sendGraphQLError, sendJson, serve } from './http';
+import { executeGraphQL, requestUrl, sendBadTarget, sendGraphQLError, sendJson, serve } from './http';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type Metrics, type MetricsOptions } from './metrics';
 import type { CryptoKey } from 'jose';
@@ -137,7 +137,8 @@ export async function createSubgraphServer<Loaders>(options: SubgraphServerOptio
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const url = new URL(req.url ?? '/', 'http://subgraph');
+    const url = requestUrl(req);
+    if (!url) return sendBadTarget(res);
     if (url.pathname === '/healthz') {
       const ok = await db.ping();
       return sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'database unavailable', service: name });

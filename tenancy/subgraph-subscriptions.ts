@@ -5,6 +5,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { CONTEXT_HEADER, type ContextVerifier } from './context-token';
 import { createDocumentCache } from './documents';
+import { requestUrl } from './http';
 import { runInRequestScope, runWithTenant, type TenantContext } from './context';
 import { ErrorCode, graphQLError, maskFormattedError } from './errors';
 import type { Logger } from './logger';
@@ -36,7 +37,7 @@ export function attachSubgraphSubscriptions<Context extends object>(options: Sub
   const { server, schema, verify, verifyLink, contextFor, logger, name } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://subgraph').pathname !== '/graphql') {
+    if (requestUrl(req)?.pathname !== '/graphql') {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
       return;
     }

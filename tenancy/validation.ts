@@ -12,9 +12,15 @@ export function pageSize(first: number | null | undefined, fallback = 20, max = 
   return value;
 }
 
+/** Refuses a NUL character, which PostgreSQL text cannot hold; the error names the field. */
+export function storableText(field: string, value: string): string {
+  if (value.includes('\u0000')) throw badInput(`${field} must not contain a NUL character`, { argument: field });
+  return value;
+}
+
 /** Trims and checks a required text input; the error names the field. */
 export function text(field: string, value: string, max: number): string {
-  const trimmed = value.trim();
+  const trimmed = storableText(field, value).trim();
   if (trimmed.length === 0 || trimmed.length > max) {
     throw badInput(`${field} must be 1 to ${max} characters`, { argument: field });
   }
@@ -26,6 +32,15 @@ export function optionalText(field: string, value: string | null | undefined, ma
 }
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
+
+/** A timestamp in PostgreSQL's form whose fields name a real instant (no month 13, no 25:61). */
+function isRealTimestamp(value: string): boolean {
+  const match = TIMESTAMP.exec(value);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = value.match(/\d+/g)!.slice(0, 6).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  return year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && date.getUTCHours() === hour && date.getUTCMinutes() === minute && date.getUTCSeconds() === second;
+}
 
 /** An opaque keyset cursor: position (created_at as PostgreSQL prints it) and id. */
 export function encodeCursor(createdAtKey: string, id: string): string {
@@ -40,7 +55,7 @@ export function decodeCursor(cursor: string | null | undefined): { createdAtKey:
       Array.isArray(parsed) &&
       parsed.length === 2 &&
       typeof parsed[0] === 'string' &&
-      TIMESTAMP.test(parsed[0]) &&
+      isRealTimestamp(parsed[0]) &&
       isUuid(parsed[1])
     ) {
       return { createdAtKey: parsed[0], id: parsed[1] };

@@ -10,7 +10,7 @@ import { runInRequestScope, currentRequestScope, REQUEST_ID, type PersistedOpera
 import { createContextSigner, createContextTokenCache } from '../../tenancy/context-token';
 import type { Database } from '../../tenancy/db';
 import { ErrorCode, ensureGraphQLError, maskFormattedError, requestError } from '../../tenancy/errors';
-import { BodyError, parseBody, readBody, sendBodyError, sendGraphQLError, sendJson, serve } from '../../tenancy/http';
+import { BodyError, decodePathSegment, parseBody, readBody, requestUrl, sendBadTarget, sendBodyError, sendGraphQLError, sendJson, serve } from '../../tenancy/http';
 import { createLogger, type Logger } from '../../tenancy/logger';
 import { createMetrics, type MetricsOptions } from '../../tenancy/metrics';
 import { schemaPath, SUPERGRAPH_FILE } from '../../tenancy/schema-files';
@@ -115,6 +115,11 @@ const tenantRecordOf = (row: RegistryRow): TenantRecord => ({
   persistedOperations: row.persisted_operations,
 });
 const TENANT_PATH = /^\/t\/([^/]+)\/graphql$/;
+/**
+ * The tenant a `/t/{slug}/graphql` path selects. A segment that does not decode (`%zz`) is kept as
+ * written: it names no tenant, so it is refused like any other selector that differs from the token.
+ */
+const pathTenant = (segment: string): string => (decodePathSegment(segment) ?? segment).toLowerCase();
 
 export async function createGateway(options: GatewayOptions) {
   process.env.APOLLO_TELEMETRY_DISABLED ??= '1';
@@ -414,9 +419,10 @@ export async function createGateway(options: GatewayOptions) {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const url = new URL(req.url ?? '/', 'http://gateway');
+    const url = requestUrl(req);
+    if (!url) return sendBadTarget(res);
     const tenantPath = TENANT_PATH.exec(url.pathname);
-    if (url.pathname === '/graphql' || tenantPath) return handleGraphQL(req, res, url, tenantPath ? decodeURIComponent(tenantPath[1]!).toLowerCase() : undefined);
+    if (url.pathname === '/graphql' || tenantPath) return handleGraphQL(req, res, url, tenantPath ? pathTenant(tenantPath[1]!) : undefined);
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', service: 'gateway' });
     if (url.pathname === '/readyz') {
       const { ready, checks, admission: admissionMode } = await readiness();
@@ -439,7 +445,7 @@ export async function createGateway(options: GatewayOptions) {
     route(pathname) {
       if (pathname === '/graphql') return {};
       const tenantPath = TENANT_PATH.exec(pathname);
-      return tenantPath ? { pathSlug: decodeURIComponent(tenantPath[1]!).toLowerCase() } : null;
+      return tenantPath ? { pathSlug: pathTenant(tenantPath[1]!) } : null;
     },
     authenticate,
     prepare: (session, payload) => endpoint.prepare(payload, session.persistedOperations).query,

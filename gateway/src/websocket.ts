@@ -7,6 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { PersistedOperationsPolicy, PlanLimits, TenantContext } from '../../tenancy/context';
 import { ErrorCode, ensureGraphQLError, graphQLError } from '../../tenancy/errors';
 import type { Logger } from '../../tenancy/logger';
+import { requestUrl } from '../../tenancy/http';
 import type { SubscriptionEngine } from './subscriptions';
 import { createTenantSessions } from './tenant-sessions';
 
@@ -101,7 +102,8 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
   const { server, route, authenticate, prepare, engine, execute, logger, maxSubscriptionsPerConnection = 20, maxConnectionsPerTenant = 0, onConnectionsChanged } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 1024 * 1024 });
   server.on('upgrade', (req, socket, head) => {
-    const routed = route(new URL(req.url ?? '/', 'http://gateway').pathname);
+    const url = requestUrl(req);
+    const routed = url && route(url.pathname);
     if (!routed) {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
@@ -142,7 +144,7 @@ export function attachGatewayWebSocket(options: GatewayWebSocketOptions) {
             authorization: authorizationOf(params),
             tenantHeader: typeof tenantHeader === 'string' ? tenantHeader.trim().toLowerCase() || undefined : undefined,
             host: request.headers.host,
-            pathSlug: route(new URL(request.url ?? '/', 'http://gateway').pathname)?.pathSlug,
+            pathSlug: route(requestUrl(request)?.pathname ?? '/')?.pathSlug,
             requestId: randomUUID(),
           };
           const session = await authenticate(credentials);

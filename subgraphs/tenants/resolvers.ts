@@ -1,6 +1,6 @@
 import { ErrorCode, graphQLError, notFound, badInput } from '../../tenancy/errors';
 import { isUuid, type Queryable } from '../../tenancy/db';
-import { pageSize, text } from '../../tenancy/validation';
+import { pageSize, storableText, text } from '../../tenancy/validation';
 import type { IsolationTier, Plan, TenantStatus } from '../../tenancy/context';
 import type { Resolvers } from './generated/resolvers-types';
 import * as repo from './repository';
@@ -106,7 +106,7 @@ export function createResolvers(tenantChanged: TenantChanged): Resolvers {
       async createTenant(_root, { input }, ctx) {
         const slug = validateSlug(input.slug);
         const name = text('name', input.name, 200);
-        if (!EMAIL.test(input.adminEmail) || input.adminEmail.length > 320) {
+        if (!EMAIL.test(storableText('adminEmail', input.adminEmail)) || input.adminEmail.length > 320) {
           throw badInput('adminEmail is not an email address', { argument: 'adminEmail' });
         }
         const isolation = (input.isolation ?? 'SHARED').toLowerCase() as IsolationTier;
@@ -143,7 +143,7 @@ export function createResolvers(tenantChanged: TenantChanged): Resolvers {
       },
       async setTenantConfig(_root, { key, value }, ctx) {
         if (!CONFIG_KEY.test(key)) throw badInput('key must be 1 to 100 letters, digits, _ . or -', { argument: 'key' });
-        if (value.length > 10_000) throw badInput('value must be at most 10000 characters', { argument: 'value' });
+        if (storableText('value', value).length > 10_000) throw badInput('value must be at most 10000 characters', { argument: 'value' });
         return ctx.withTenant((q) => repo.upsertConfig(q, key, value));
       },
       deleteTenantConfig: (_root, { key }, ctx) => ctx.withTenant((q) => repo.deleteConfig(q, key)),
