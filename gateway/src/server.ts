@@ -7,7 +7,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import type { CryptoKey, JWK } from 'jose';
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { runInRequestScope, currentRequestScope, REQUEST_ID, type PersistedOperationsPolicy, type PlanLimits, type TenantContext, type TenantRecord } from '../../tenancy/context';
-import { createContextSigner, createContextTokenCache } from '../../tenancy/context-token';
+import { createContextSigner } from '../../tenancy/context-token';
 import type { Database } from '../../tenancy/db';
 import { ErrorCode, ensureGraphQLError, maskFormattedError, requestError } from '../../tenancy/errors';
 import { BodyError, decodePathSegment, parseBody, readBody, requestUrl, sendBadTarget, sendBodyError, sendGraphQLError, sendJson, serve } from '../../tenancy/http';
@@ -135,9 +135,9 @@ export async function createGateway(options: GatewayOptions) {
     kid: options.contextKid,
     ttlSeconds: contextTokenTtlSeconds,
   });
-  // Queries and mutations reuse a principal's token for half its lifetime; subscriptions sign their own
-  // (each carries its stream's end).
-  const contextTokens = createContextTokenCache(sign, { reuseMs: (contextTokenTtlSeconds * 1000) / 2 });
+  // Each request signs its own context per subgraph it reaches (its id is the token's jti);
+  // subscriptions sign theirs with the stream's end in it.
+  const contextTokens = (tenant: TenantContext, subgraph: string) => sign(tenant, subgraph);
 
   const tenants = createTenantResolver({
     store,

@@ -99,8 +99,26 @@ describe("tenant A's token against tenant B's ids, through the gateway", () => {
   });
 });
 
+describe('loaders and caches under concurrent requests of two tenants for the same ids (invariant 4)', () => {
+  it("never answers A from B's loads: interleaved requests for B's pet and owner, each tenant gets its own answer", async () => {
+    const fluffyToken = await stack.token('fluffy-friends');
+    const query = `query($id: ID!) { pet(id: $id) { id owner { id } } }`;
+    // Sent together, so that a loader or memo shared across requests would batch or cache them as one.
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => stack.gql(query, { token: i % 2 ? acmeToken : fluffyToken, variables: { id: fluffyPetId } })),
+    );
+    answers.forEach((answer, i) => {
+      if (i % 2) expect(answer.body.data, `acme #${i}`).toEqual({ pet: null });
+      else expect(answer.body.data, `fluffy #${i}`).toEqual({ pet: { id: fluffyPetId, owner: { id: fluffyUserId } } });
+    });
+    // And after B's loads are warm, in sequence.
+    const after = await stack.gql(query, { token: acmeToken, variables: { id: fluffyPetId } });
+    expect(after.body.data).toEqual({ pet: null });
+  });
+});
+
 describe('entity references (_entities) called on the subgraphs with a validly signed context for A', () => {
-  let contextFor: (subgraph: string) => Promise<string>;
+  let contextFor: (subgraph: string) => string;
   beforeAll(() => {
     const sign = createContextSigner({ privateKey: stack.keys.context!.privateKey });
     const tenant: TenantContext = {
@@ -146,6 +164,27 @@ describe('entity references (_entities) called on the subgraphs with a validly s
   it("resolves B's Tenant to null in the usage subgraph (no quota of B leaks)", async () => {
     const body = await entities('usage', [{ __typename: 'Tenant', id: fluffyId }], '... on Tenant { usage { used limit plan } }');
     expect(body.data?._entities).toEqual([null]);
+  });
+
+  it('refuses _entities itself, before any reference resolver or SQL runs, to a context with no tenant role', async () => {
+    const sign = createContextSigner({ privateKey: stack.keys.context!.privateKey });
+    const roleless: TenantContext = { tenantId: acmeId, tenantSlug: 'acme-pets', subject: 'nobody@acme-pets.example', roles: [], plan: 'free', isolation: 'shared', requestId: 'roleless' };
+    for (const [subgraph, representation, selection] of [
+      ['pets', { __typename: 'Pet', id: randomUUID() }, '... on Pet { id }'],
+      ['tenants', { __typename: 'Tenant', id: acmeId }, '... on Tenant { id }'],
+      ['usage', { __typename: 'Tenant', id: acmeId }, '... on Tenant { usage { used } }'],
+    ] as const) {
+      const statements = stack.db.stats.statements;
+      const response = await fetch(stack.urls[subgraph]!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-tenant-context': sign(roleless, subgraph) },
+        body: JSON.stringify({ query: `query($r: [_Any!]!) { _entities(representations: $r) { ${selection} } }`, variables: { r: [representation] } }),
+      });
+      const body = (await response.json()) as { data?: { _entities: unknown } | null; errors?: Array<{ extensions?: { code?: string } }> };
+      expect(body.errors?.[0]?.extensions?.code, subgraph).toBe('FORBIDDEN');
+      expect(body.data?._entities ?? null, subgraph).toBeNull();
+      expect(stack.db.stats.statements, subgraph).toBe(statements);
+    }
   });
 
   it("gives B's User no pets in the pets subgraph", async () => {
