@@ -2,6 +2,7 @@
 // Prints a JWT from the local dev issuer, which the local stack accepts while AUTH_DEV_ISSUER is on.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../tenancy/config';
+import { ROLES } from '../tenancy/context';
 import { loadOrCreateDevKeys } from '../tenancy/keys';
 import { defaultSubject } from '../tenancy/seed';
 import { issueDevToken } from '../tenancy/dev-issuer';
@@ -41,6 +42,10 @@ const ttl = Number(values.ttl);
 if (!Number.isInteger(ttl) || ttl <= 0 || ttl > 7 * 24 * 3600) fail('--ttl must be a whole number of seconds, at most 604800');
 const roles = values.roles!.split(',').map((r) => r.trim()).filter(Boolean);
 if (values['platform-admin'] && !roles.includes('platform-admin')) roles.push('platform-admin');
+// The gateway would refuse a token with any other role: say so here rather than print a useless token.
+const unknown = roles.filter((role) => !(ROLES as readonly string[]).includes(role));
+if (unknown.length > 0) fail(`unknown role ${unknown.join(', ')}: roles are ${ROLES.join(', ')}`);
+if (roles.length === 0) fail('--roles needs at least one role');
 
 const keys = await loadOrCreateDevKeys(config.devKeysFile);
 console.log(

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
+import { currentTenantContext } from './context';
 import { ErrorCode, graphQLError } from './errors';
 
 /**
@@ -60,6 +61,13 @@ const SCOPE_SQL = `SELECT set_config('role', '${APP_ROLE}', true), set_config('a
 function scopeParams(scope: TransactionScope): [string, string] {
   if (scope.tenantId !== undefined && !isUuid(scope.tenantId)) {
     throw new Error('transaction scope needs a tenant uuid');
+  }
+  // Inside a subgraph request the verified context is in AsyncLocalStorage: a transaction for any
+  // other tenant is a bug (an id taken from arguments, a loader or closure from another request), and
+  // is refused before it reaches the database. Platform-admin work crosses tenants on purpose.
+  const verified = currentTenantContext();
+  if (verified && scope.tenantId !== undefined && !scope.platformAdmin && scope.tenantId !== verified.tenantId) {
+    throw new Error(`a transaction for tenant ${scope.tenantId} inside a request verified for tenant ${verified.tenantId}`);
   }
   return [scope.tenantId ?? '', scope.platformAdmin ? 'on' : 'off'];
 }

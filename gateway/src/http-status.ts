@@ -79,3 +79,19 @@ export const legacyJsonStatus: SharedListener<BaseContext> = {
     return DONE;
   },
 };
+
+/**
+ * CONTRACT.md gives FORBIDDEN the status 403, a role refusal included. graphql-shield refuses during
+ * execution, as a field error; when the refusal is the whole answer (every error FORBIDDEN and no root
+ * field with data), the response says so with 403, as a refused tenant selector does. A response with
+ * any data keeps its 200: part of it was allowed, and a response with data is a 2xx (GraphQL over HTTP).
+ */
+export const forbiddenStatus: SharedListener<BaseContext> = {
+  willSendResponse({ response }) {
+    if (response.body.kind !== 'single' || (response.http.status ?? 200) !== 200) return DONE;
+    const { data, errors } = response.body.singleResult;
+    if (!errors?.length || !errors.every((error) => error.extensions?.code === 'FORBIDDEN')) return DONE;
+    if (data === null || data === undefined || Object.values(data).every((value) => value === null)) response.http.status = 403;
+    return DONE;
+  },
+};

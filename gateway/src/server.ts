@@ -22,7 +22,7 @@ import { createCostModel } from './cost';
 import { createDashboard } from './dashboard';
 import { createDocumentGuard, noSuggestions, type EdgeLimitOptions } from './edge-limits';
 import { createGraphQLEndpoint, type EndpointRequest } from './graphql-endpoint';
-import { legacyJsonStatus } from './http-status';
+import { forbiddenStatus, legacyJsonStatus } from './http-status';
 import { sharedListenerPlugin } from './request-listeners';
 import { createPersistedOperations, type PersistedOperationsOptions } from './persisted-operations';
 import { createAdmission, createAdmitter, type LeaseOptions } from './admission';
@@ -238,7 +238,7 @@ export async function createGateway(options: GatewayOptions) {
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       // One listener for the gateway's three (request-listeners.ts): each listener costs promises per operation.
-      sharedListenerPlugin<GatewayContext>([admission.listener, legacyJsonStatus, ...((options.fieldSuggestions ?? true) ? [] : [noSuggestions])]),
+      sharedListenerPlugin<GatewayContext>([admission.listener, legacyJsonStatus, forbiddenStatus, ...((options.fieldSuggestions ?? true) ? [] : [noSuggestions])]),
     ],
     formatError(formatted, error) {
       const { error: shown, masked } = maskFormattedError(formatted);

@@ -108,11 +108,20 @@ describe('gateway end to end', () => {
     expect(read.body.data.pets.totalCount).toBeGreaterThan(0);
     const write = await stack.gql(`mutation { createPet(input: { name: "V", species: "dog" }) { id } }`, { token: viewer });
     expect(write.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // A refusal that is the whole answer is a 403 (CONTRACT.md); one beside allowed data keeps 200.
+    expect(write.status).toBe(403);
+    const nullable = await stack.gql(`{ tenantConfig { key } }`, { token: viewer });
+    expect({ status: nullable.status, code: nullable.body.errors?.[0]?.extensions?.code }).toEqual({ status: 403, code: 'FORBIDDEN' });
+    const partial = await stack.gql(`{ currentTenant { slug persistedOperationsOverride } }`, { token: viewer });
+    expect(partial.status).toBe(200);
+    expect(partial.body.data.currentTenant.slug).toBe('acme-pets');
+    expect(partial.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
     const member = await stack.token('acme-pets', { roles: ['member'], sub: 'member@acme-pets.example' });
     const created = await stack.gql(`mutation { createPet(input: { name: "M", species: "dog" }) { id } }`, { token: member });
     expect(created.body.errors).toBeUndefined();
     const del = await stack.gql(`mutation($id: ID!) { deletePet(id: $id) }`, { token: member, variables: { id: created.body.data.createPet.id } });
     expect(del.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(del.status).toBe(403);
     const admin = await stack.token('acme-pets');
     const delAdmin = await stack.gql(`mutation($id: ID!) { deletePet(id: $id) }`, { token: admin, variables: { id: created.body.data.createPet.id } });
     expect(delAdmin.body.data.deletePet).toBe(true);
@@ -160,5 +169,32 @@ describe('gateway end to end', () => {
     for (const url of [stack.urls.pets!, stack.urls.tenants!, stack.urls.usage!]) {
       expect((await fetch(url.replace(/\/graphql$/, '/metrics'))).status).toBe(200);
     }
+  });
+});
+
+describe('with a subgraph that does not answer', () => {
+  let partial: TestStack;
+  beforeAll(async () => {
+    // Port 9 (discard) on loopback: nothing listens, so every fetch to it is refused at once.
+    partial = await startTestStack({ SERVICES: 'gateway,pets,tenants', USAGE_URL: 'http://127.0.0.1:9/graphql' });
+  });
+  afterAll(() => partial?.close());
+
+  it('is live but not ready, names the subgraph, and still answers what the others serve', async () => {
+    const base = partial.urls.gateway!.replace(/\/graphql$/, '');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ status: 'not ready', checks: { pets: true, tenants: true, usage: false, database: true } });
+
+    const token = await partial.token('acme-pets');
+    const tenant = await partial.gql(`{ currentTenant { slug } }`, { token });
+    expect(tenant.body.data.currentTenant.slug).toBe('acme-pets');
+    // What needs the missing subgraph fails as an error in the body, masked: no stack, no 500.
+    const quota = await partial.gql(`{ quotaStatus { used } }`, { token });
+    expect(quota.status).toBeLessThan(500);
+    expect(quota.body.data).toBeNull();
+    expect(quota.body.errors?.length).toBeGreaterThan(0);
+    expect(JSON.stringify(quota.body)).not.toMatch(/stacktrace|ECONNREFUSED|127\.0\.0\.1:9|at .*\.ts:\d+/);
   });
 });

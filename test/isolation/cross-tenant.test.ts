@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContextSigner } from '../../tenancy/context-token';
-import type { TenantContext } from '../../tenancy/context';
+import { runWithTenant, type TenantContext } from '../../tenancy/context';
+import type { Queryable } from '../../tenancy/db';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -114,6 +115,22 @@ describe('loaders and caches under concurrent requests of two tenants for the sa
     // And after B's loads are warm, in sequence.
     const after = await stack.gql(query, { token: acmeToken, variables: { id: fluffyPetId } });
     expect(after.body.data).toEqual({ pet: null });
+  });
+});
+
+describe('the verified context in AsyncLocalStorage bounds every transaction of its request', () => {
+  it("refuses a transaction for B inside a request verified for A, before it reaches the database; A's own and platform-admin work run", async () => {
+    const context: TenantContext = { tenantId: acmeId, tenantSlug: 'acme-pets', subject: 'admin@acme-pets.example', roles: ['admin'], plan: 'free', isolation: 'shared', requestId: 'als' };
+    const count = (q: Queryable) => q.query<{ n: number }>('SELECT count(*)::int AS n FROM pets').then((r) => r.rows[0]!.n);
+    await runWithTenant(context, async () => {
+      const statements = stack.db.stats.statements;
+      await expect(stack.db.transaction({ tenantId: fluffyId }, count)).rejects.toThrow(/inside a request verified for tenant/);
+      expect(stack.db.stats.statements).toBe(statements);
+      expect(await stack.db.transaction({ tenantId: acmeId }, count)).toBeGreaterThan(0);
+      await expect(stack.db.transaction({ tenantId: fluffyId, platformAdmin: true }, count)).resolves.toBeTypeOf('number');
+    });
+    // Outside any request (the usage consumer, timers) the scope alone decides.
+    expect(await stack.db.transaction({ tenantId: fluffyId }, count)).toBeGreaterThan(0);
   });
 });
 
