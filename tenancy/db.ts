@@ -9,20 +9,6 @@ import { ErrorCode, graphQLError } from './errors';
  * connection handed to the next request carries nothing over (DESIGN.md invariants 2 and 3).
  */
 
-/**
- * A statement PostgreSQL refused because of a value it was given (SQLSTATE class 22, data exception:
- * a NUL byte in text, a timestamp out of range, a number too large) is the caller's bad input, not
- * our fault: it becomes BAD_USER_INPUT, with the database's own message kept for the logs only.
- * Resolvers validate their arguments first; this is the net under anything they missed.
- */
-function rejectedInput(error: unknown): never {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && code.startsWith('22')) {
-    throw graphQLError(ErrorCode.BAD_USER_INPUT, 'An argument has a value the database cannot store or compare', { cause: error });
-  }
-  throw error;
-}
-
 export const APP_ROLE = 'tenancy_app';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
@@ -70,6 +56,21 @@ function scopeParams(scope: TransactionScope): [string, string] {
     throw new Error(`a transaction for tenant ${scope.tenantId} inside a request verified for tenant ${verified.tenantId}`);
   }
   return [scope.tenantId ?? '', scope.platformAdmin ? 'on' : 'off'];
+}
+
+/**
+ * A statement PostgreSQL refused because of a value it was given (SQLSTATE class 22, data exception:
+ * a NUL byte in text, a timestamp out of range, a number too large) is the caller's bad input, not
+ * our fault: it becomes BAD_USER_INPUT. The database's own message (it may quote the value or name a
+ * column) is not shown; the error keeps it as its originalError.
+ * Resolvers validate their arguments first; this is the net under anything they missed.
+ */
+function rejectedInput(error: unknown): never {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('22')) {
+    throw graphQLError(ErrorCode.BAD_USER_INPUT, 'An argument has a value the database cannot store or compare', { cause: error });
+  }
+  throw error;
 }
 
 export interface PostgresOptions {

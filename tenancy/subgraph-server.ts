@@ -149,7 +149,6 @@ export async function createSubgraphServer<Loaders>(options: SubgraphServerOptio
     }
     if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'not found' });
 
-    // Only for the log line of a refused request: a verified context brings its own (signed) id.
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     let tenant: TenantContext;
@@ -161,6 +160,9 @@ export async function createSubgraphServer<Loaders>(options: SubgraphServerOptio
       logger.warn({ requestId, path: url.pathname }, 'request without a valid gateway context');
       return sendGraphQLError(res, error as GraphQLError);
     }
+    // The gateway reuses a context token across requests of one principal (its jti is the token's own
+    // id) and sends each request's id beside it. Only a request with a valid context gets this far.
+    if (typeof given === 'string' && REQUEST_ID.test(given)) tenant = { ...tenant, requestId: given };
     await runInRequestScope({ requestId: tenant.requestId, service: name, tenant: tenant.tenantSlug }, () =>
       runWithTenant(tenant, () => executeGraphQL(apollo, req, res, url, async () => contextFor(tenant))),
     );

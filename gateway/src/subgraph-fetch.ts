@@ -8,17 +8,19 @@ export interface GatewayContext {
   tenant: TenantContext;
   /** The tenant's plan limits, from the cached registry record (admission). */
   limits: PlanLimits;
-  /** This request's signed context token for one subgraph. */
-  contextTokenFor(subgraph: string): string;
+  /**
+   * The signed context token for one subgraph (from createContextTokenCache: reused across requests of
+   * one principal), or the signature on its way.
+   */
+  contextTokenFor(subgraph: string): string | Promise<string>;
   startedAt: number;
   /** Admission's state of this operation, between its hooks (admission.ts). */
   admission?: OperationState;
 }
 
 export function createGatewayContext(tenant: TenantContext, limits: PlanLimits, tokenFor: ContextTokenSource): GatewayContext {
-  // One signature per subgraph per request: a second fetch to the same subgraph (an entity fetch after
-  // a root fetch) carries the same token.
-  const tokens = new Map<string, string>();
+  // One token per subgraph per request, whatever `tokenFor` does (a signer signs on every call).
+  const tokens = new Map<string, string | Promise<string>>();
   return {
     tenant,
     limits,
@@ -36,7 +38,7 @@ export function createGatewayContext(tenant: TenantContext, limits: PlanLimits, 
 
 /**
  * Every subgraph fetch carries the gateway-signed tenant context for that subgraph's audience, never
- * a bare tenant header (DESIGN.md invariant 1); the request id is inside it.
+ * a bare tenant header (DESIGN.md invariant 1), plus the request id for log correlation.
  */
 export class TenantContextDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
@@ -49,13 +51,18 @@ export class TenantContextDataSource extends RemoteGraphQLDataSource<GatewayCont
     super({ url, fetcher: fetch });
   }
 
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void | Promise<void> {
     const headers = request.http?.headers;
     if (!headers) return;
     if (!('tenant' in context) || !context.tenant) {
       // Health checks and schema loading carry no tenant; subgraphs refuse them except _service.
       return;
     }
-    headers.set(CONTEXT_HEADER, context.contextTokenFor(this.subgraph));
+    // The request id rides here, not in the (reused) token: subgraphs log and audit with it.
+    headers.set('x-request-id', context.tenant.requestId);
+    // Without a promise when the token is at hand (a principal's every request after its first).
+    const token = context.contextTokenFor(this.subgraph);
+    if (typeof token === 'string') headers.set(CONTEXT_HEADER, token);
+    else return token.then((signed: string) => void headers.set(CONTEXT_HEADER, signed));
   }
 }

@@ -50,6 +50,10 @@ describe('malformed request targets', () => {
       expect(answer.status, target).toBe(404);
       expect(answer.text, target).toContain('"code":"NOT_FOUND"');
     }
+    // An absolute-form target that is no URL at all.
+    const absolute = await raw(gateway, get('http://[nowhere/graphql'));
+    expect(absolute.status).toBe(400);
+    expect(absolute.text).toContain('"code":"BAD_USER_INPUT"');
     // A tenant path segment that is not a valid escape names no tenant: refused as a selector mismatch.
     const badSlug = await raw(gateway, get('/t/%zz/graphql?query=%7BcurrentTenant%7Bslug%7D%7D', `authorization: Bearer ${token}\r\napollo-require-preflight: 1\r\n`));
     expect(badSlug.status).toBe(403);

@@ -136,7 +136,7 @@ describe('the verified context in AsyncLocalStorage bounds every transaction of 
 });
 
 describe('entity references (_entities) called on the subgraphs with a validly signed context for A', () => {
-  let contextFor: (subgraph: string) => string;
+  let contextFor: (subgraph: string) => Promise<string>;
   beforeAll(() => {
     const sign = createContextSigner({ privateKey: stack.keys.context!.privateKey });
     const tenant: TenantContext = {
@@ -195,7 +195,7 @@ describe('entity references (_entities) called on the subgraphs with a validly s
     ] as const) {
       const response = await fetch(stack.urls[subgraph]!, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-tenant-context': sign(roleless, subgraph) },
+        headers: { 'content-type': 'application/json', 'x-tenant-context': await sign(roleless, subgraph) },
         body: JSON.stringify({ query: `query($r: [_Any!]!) { _entities(representations: $r) { ${selection} } }`, variables: { r: [representation] } }),
       });
       const body = (await response.json()) as { data?: { _entities: unknown } | null; errors?: Array<{ extensions?: { code?: string } }> };

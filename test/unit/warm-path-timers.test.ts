@@ -1,11 +1,12 @@
-// The caches a warm request reads (verified tokens, tenant records) keep entries with a
+// The caches a warm request reads (verified tokens, tenant records, context tokens) keep entries with a
 // TTL. lru-cache's default reads the clock through a cache refreshed by a 1 ms timer, which under load
 // some request starts nearly every millisecond: a timer to create, insert and fire for every few
 // requests (docs/BENCHMARKS.md). These lookups must start none.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAuthenticator, DEV_ISSUER } from '../../gateway/src/auth';
 import { createTenantResolver } from '../../gateway/src/tenant-resolution';
-import type { TenantRecord } from '../../tenancy/context';
+import type { TenantContext, TenantRecord } from '../../tenancy/context';
+import { createContextTokenCache } from '../../tenancy/context-token';
 import { issueDevToken } from '../../tenancy/dev-issuer';
 import { generateKeyPairJwk, keyPairFromPrivateJwk } from '../../tenancy/keys';
 import { createLogger } from '../../tenancy/logger';
@@ -49,5 +50,13 @@ describe('warm request path', () => {
     await resolver.resolve(claims, {});
     expect(resolver.resolveKnown(claims, {})?.slug).toBe('acme-pets');
     expect(await timersStartedBy(() => resolver.resolveKnown(claims, {}))).toBe(0);
+  });
+
+  it('a context token is reused without starting a timer', async () => {
+    const tokenFor = createContextTokenCache(Object.assign(async () => 'signed', { link: () => 'link' }));
+    const context: TenantContext = { tenantId: '1', tenantSlug: 'acme-pets', subject: 'u1', roles: ['admin'], plan: 'free', isolation: 'shared', requestId: 'r' };
+    await tokenFor(context, 'pets');
+    expect(tokenFor(context, 'pets')).toBe('signed');
+    expect(await timersStartedBy(() => tokenFor(context, 'pets'))).toBe(0);
   });
 });
