@@ -2,6 +2,7 @@
 // `npm start` and the test helpers both use it, so tests run exactly what users run.
 import { PGlite } from '@electric-sql/pglite';
 import { importJWK, type CryptoKey, type JWK } from 'jose';
+import { requestBindingSecretFrom } from '../tenancy/context-token';
 import type { Config } from '../tenancy/config';
 import {
   createPgliteDatabase,
@@ -107,7 +108,10 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     options.store ?? (config.REDIS_URL ? await createRedisStore({ url: config.REDIS_URL, prefix: options.storePrefix }) : createMemoryStore());
   const closers: Array<() => Promise<void>> = [];
   const urls: Stack['urls'] = {};
-  const deps = { db, contextPublicKey, logger, metricsOptions: { maxTenantLabels: config.METRICS_MAX_TENANT_LABELS } };
+  // Request-id bindings (tenancy/context-token.ts): the configured secret, else one derived from the
+  // context signing key that gateway and subgraphs already share in development (the dev keys file).
+  const requestBindingSecret = config.CONTEXT_MAC_SECRET ? Buffer.from(config.CONTEXT_MAC_SECRET) : requestBindingSecretFrom(context!.privateJwk);
+  const deps = { db, contextPublicKey, requestBindingSecret, logger, metricsOptions: { maxTenantLabels: config.METRICS_MAX_TENANT_LABELS } };
 
   type Started = { name: SubgraphName; running: RunningServer; stop: () => Promise<void> };
   const started: Started[] = [];
@@ -159,6 +163,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       },
       contextPrivateKey: context!.privateKey,
       contextKid: context!.kid,
+      requestBindingSecret,
       contextTokenTtlSeconds: config.CONTEXT_TOKEN_TTL_SECONDS,
       auth: {
         issuer: config.AUTH_ISSUER,

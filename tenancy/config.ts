@@ -37,6 +37,7 @@ const schema = z.object({
   AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   CONTEXT_PRIVATE_JWK: z.string().optional(),
   CONTEXT_PUBLIC_JWK: z.string().optional(),
+  CONTEXT_MAC_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   CONTEXT_TOKEN_TTL_SECONDS: z.coerce.number().int().min(5).max(600).default(60),
   DEV_KEYS_FILE: z.string().default('.data/dev-keys.json'),
   BASE_DOMAIN: z.string().default('localhost'),
@@ -116,6 +117,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && runsGateway && !e.CONTEXT_PRIVATE_JWK) fail('CONTEXT_PRIVATE_JWK=undefined: required when NODE_ENV=production');
   // Without it a subgraph-only process would make its own dev key and refuse every gateway request.
   if (e.NODE_ENV === 'production' && runsSubgraphOnly && !e.CONTEXT_PUBLIC_JWK) fail('CONTEXT_PUBLIC_JWK=undefined: required for subgraphs when NODE_ENV=production');
+  // Gateway and subgraphs must share it; outside production it is derived from the context key.
+  if (e.NODE_ENV === 'production' && !e.CONTEXT_MAC_SECRET) fail('CONTEXT_MAC_SECRET=undefined: required when NODE_ENV=production (the same secret in every gateway and subgraph process)');
+  if (!e.CONTEXT_MAC_SECRET && !e.CONTEXT_PRIVATE_JWK && e.CONTEXT_PUBLIC_JWK && runsSubgraphOnly) {
+    fail('CONTEXT_MAC_SECRET=undefined: required for subgraphs given CONTEXT_PUBLIC_JWK (the secret cannot be derived from a public key)');
+  }
   if (e.AUTH_JWKS_URL && e.AUTH_ISSUER === 'urn:tenancy:dev-issuer') {
     fail(`AUTH_ISSUER="${e.AUTH_ISSUER}": set it to the issuer (iss) of the tokens that AUTH_JWKS_URL's keys sign`);
   }

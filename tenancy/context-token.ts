@@ -1,7 +1,7 @@
-import { KeyObject, randomUUID, sign as cryptoSign } from 'node:crypto';
+import { createHmac, hkdfSync, KeyObject, randomUUID, sign as cryptoSign, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { jwtVerify, errors as joseErrors, type CryptoKey, type JWK, importJWK } from 'jose';
-import { ROLES, type Role, type TenantContext, type Plan, type IsolationTier } from './context';
+import { REQUEST_ID, ROLES, type Role, type TenantContext, type Plan, type IsolationTier } from './context';
 import { ErrorCode, requestError } from './errors';
 
 /**
@@ -195,3 +195,56 @@ export function createLinkVerifier(options: Omit<ContextVerifierOptions, 'maxTok
 }
 
 export const importPrivateJwk = (jwk: JWK) => importJWK(jwk, CONTEXT_ALG) as Promise<CryptoKey>;
+
+/**
+ * The request id under a MAC. The context token is signed once per principal and subgraph and reused
+ * (createContextTokenCache: signing each request cost the light query several points of throughput,
+ * docs/BENCHMARKS.md), so the id of each request rides beside it in `x-tenant-request`:
+ * `<request id>.<HMAC-SHA256 over the token's signature and the request id>`, keyed per subgraph
+ * (a key derived from the shared secret and the subgraph's audience), so one subgraph's key cannot
+ * vouch for a request to another. A subgraph believes a request id only with a valid MAC for the very
+ * token it came with; without one it uses the token's own `jti`. About 5 µs a side.
+ */
+export const REQUEST_BINDING_HEADER = 'x-tenant-request';
+
+/** The shared secret for request bindings, derived from the context signing key where no secret is configured (one key file in development). */
+export function requestBindingSecretFrom(privateJwk: JWK): Buffer {
+  if (typeof privateJwk.d !== 'string') throw new Error('the context key has no private part to derive a request-binding secret from');
+  return Buffer.from(hkdfSync('sha256', Buffer.from(privateJwk.d, 'base64url'), Buffer.alloc(0), 'tenancy context request binding', 32));
+}
+
+const subgraphKey = (secret: Uint8Array, subgraph: string) => createHmac('sha256', secret).update(subgraphAudience(subgraph)).digest();
+const tokenSignature = (token: string) => token.slice(token.lastIndexOf('.') + 1);
+const bindingMac = (key: Buffer, token: string, requestId: string) =>
+  createHmac('sha256', key).update(tokenSignature(token)).update('.').update(requestId).digest();
+
+/** The gateway's side: the `x-tenant-request` value for one request's token to one subgraph. */
+export function createRequestBinder(secret: Uint8Array) {
+  const keys = new Map<string, Buffer>();
+  return function bind(token: string, subgraph: string, requestId: string): string {
+    let key = keys.get(subgraph);
+    if (!key) keys.set(subgraph, (key = subgraphKey(secret, subgraph)));
+    return `${requestId}.${bindingMac(key, token, requestId).toString('base64url')}`;
+  };
+}
+export type RequestBinder = ReturnType<typeof createRequestBinder>;
+
+/**
+ * A subgraph's side: the request id a binding vouches for, the token's own `jti` when there is no
+ * binding, and UNAUTHENTICATED for a binding that does not verify (forged, or made for another token
+ * or subgraph).
+ */
+export function createRequestBindingVerifier(secret: Uint8Array, subgraph: string) {
+  const key = subgraphKey(secret, subgraph);
+  return function requestIdOf(token: string, binding: string | undefined, tokenJti: string): string {
+    if (binding === undefined) return tokenJti;
+    const dot = binding.lastIndexOf('.');
+    const requestId = binding.slice(0, dot);
+    const given = Buffer.from(binding.slice(dot + 1), 'base64url');
+    const expected = bindingMac(key, token, requestId);
+    if (dot <= 0 || !REQUEST_ID.test(requestId) || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw requestError(ErrorCode.UNAUTHENTICATED, 'Gateway request binding is invalid');
+    }
+    return requestId;
+  };
+}

@@ -6,7 +6,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { applyMiddleware } from 'graphql-middleware';
 import type { DocumentNode } from 'graphql';
-import { CONTEXT_HEADER, createContextVerifier, createLinkVerifier } from './context-token';
+import { CONTEXT_HEADER, createContextVerifier, createLinkVerifier, createRequestBindingVerifier, REQUEST_BINDING_HEADER } from './context-token';
 import { attachSubgraphSubscriptions } from './subgraph-subscriptions';
 import { REQUEST_ID, runInRequestScope, runWithTenant, type TenantContext } from './context';
 import type { Database, Queryable } from './db';
@@ -47,6 +47,8 @@ export interface SubgraphDeps {
   db: Database;
   /** The gateway's public key for context tokens. */
   contextPublicKey: CryptoKey;
+  /** The secret shared with the gateway for request-id bindings (context-token.ts). */
+  requestBindingSecret: Uint8Array;
   logger?: Logger;
   metricsOptions?: MetricsOptions;
 }
@@ -102,6 +104,7 @@ export async function createSubgraphServer<Loaders>(options: SubgraphServerOptio
   const logger = createLogger(name, options.logger?.level);
   const metrics = createMetrics(name, options.metricsOptions);
   const verify = createContextVerifier({ publicKey: contextPublicKey, subgraph: name });
+  const requestIdOf = createRequestBindingVerifier(options.requestBindingSecret, name);
   const schema = applyMiddleware(buildSubgraphSchema({ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }), createPermissions(permissions));
   const apollo = new ApolloServer<SubgraphContext<Loaders>>({
     schema,
@@ -149,20 +152,23 @@ export async function createSubgraphServer<Loaders>(options: SubgraphServerOptio
     }
     if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'not found' });
 
+    // Only for the log line of a refused request (a caller's correlation id); an accepted request's id
+    // is the one its context vouches for.
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     let tenant: TenantContext;
     try {
       // Invariant 1: nothing about the tenant is read from anywhere but this verified token.
-      tenant = await verify(req.headers[CONTEXT_HEADER] as string | undefined);
+      const token = req.headers[CONTEXT_HEADER] as string | undefined;
+      tenant = await verify(token);
+      // The request id only under a MAC bound to this token (the token is reused across requests).
+      const binding = req.headers[REQUEST_BINDING_HEADER];
+      tenant = { ...tenant, requestId: requestIdOf(token!, typeof binding === 'string' ? binding : undefined, tenant.requestId) };
     } catch (error) {
       metrics.observe(null, 'UNAUTHENTICATED', undefined, 0);
       logger.warn({ requestId, path: url.pathname }, 'request without a valid gateway context');
       return sendGraphQLError(res, error as GraphQLError);
     }
-    // The gateway reuses a context token across requests of one principal (its jti is the token's own
-    // id) and sends each request's id beside it. Only a request with a valid context gets this far.
-    if (typeof given === 'string' && REQUEST_ID.test(given)) tenant = { ...tenant, requestId: given };
     await runInRequestScope({ requestId: tenant.requestId, service: name, tenant: tenant.tenantSlug }, () =>
       runWithTenant(tenant, () => executeGraphQL(apollo, req, res, url, async () => contextFor(tenant))),
     );

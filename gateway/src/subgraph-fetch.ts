@@ -1,5 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { CONTEXT_HEADER, type ContextTokenSource } from '../../tenancy/context-token';
+import { CONTEXT_HEADER, REQUEST_BINDING_HEADER, type ContextTokenSource, type RequestBinder } from '../../tenancy/context-token';
 import type { PlanLimits, TenantContext } from '../../tenancy/context';
 import type { OperationState } from './admission';
 
@@ -38,12 +38,13 @@ export function createGatewayContext(tenant: TenantContext, limits: PlanLimits, 
 
 /**
  * Every subgraph fetch carries the gateway-signed tenant context for that subgraph's audience, never
- * a bare tenant header (DESIGN.md invariant 1), plus the request id for log correlation.
+ * a bare tenant header (DESIGN.md invariant 1), and the request's id under a MAC bound to that token.
  */
 export class TenantContextDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
     private readonly subgraph: string,
     url: string,
+    private readonly bind: RequestBinder,
   ) {
     // Node's own fetch (undici, keep-alive pool per subgraph) instead of the default make-fetch-happen,
     // whose agent-base reads a fresh Error's stack on every request to tell http from https: with
@@ -58,11 +59,15 @@ export class TenantContextDataSource extends RemoteGraphQLDataSource<GatewayCont
       // Health checks and schema loading carry no tenant; subgraphs refuse them except _service.
       return;
     }
-    // The request id rides here, not in the (reused) token: subgraphs log and audit with it.
-    headers.set('x-request-id', context.tenant.requestId);
+    const { requestId } = context.tenant;
+    const send = (token: string) => {
+      headers.set(CONTEXT_HEADER, token);
+      // The request id rides beside the (reused) token, under a MAC bound to it: subgraphs log and audit with it.
+      headers.set(REQUEST_BINDING_HEADER, this.bind(token, this.subgraph, requestId));
+    };
     // Without a promise when the token is at hand (a principal's every request after its first).
     const token = context.contextTokenFor(this.subgraph);
-    if (typeof token === 'string') headers.set(CONTEXT_HEADER, token);
-    else return token.then((signed: string) => void headers.set(CONTEXT_HEADER, signed));
+    if (typeof token === 'string') send(token);
+    else return token.then(send);
   }
 }

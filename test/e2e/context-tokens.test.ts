@@ -1,8 +1,9 @@
 // The gateway reuses a signed context token per principal and subgraph (tenancy/context-token.ts,
 // createContextTokenCache): one signature per principal for half the token's lifetime, never one
-// principal's token for another, and each request still reaches the subgraph with its own request id.
+// principal's token for another, and each request still reaches the subgraph with its own request id,
+// under a MAC bound to the token (x-tenant-request): never a bare header.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContextTokenCache, type ContextSigner } from '../../tenancy/context-token';
+import { createContextSigner, createContextTokenCache, createRequestBinder, requestBindingSecretFrom, type ContextSigner } from '../../tenancy/context-token';
 import type { TenantContext } from '../../tenancy/context';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
@@ -97,5 +98,48 @@ describe('through the gateway', () => {
       q.query<{ request_id: string }>(`SELECT request_id FROM audit_log WHERE resource_id = $1 ORDER BY request_id`, [foreignPet]),
     );
     expect(rows.map((r) => r.request_id)).toEqual(['probe-one', 'probe-two']);
+  });
+
+  it('believes a request id at a subgraph only under a valid binding to the very token and subgraph', async () => {
+    const acmeId = await stack.tenantId('acme-pets');
+    const fluffy = await stack.gql(`{ pets(first: 1) { edges { node { id } } } }`, { token: await stack.token('fluffy-friends') });
+    const foreignPet: string = fluffy.body.data.pets.edges[0].node.id;
+    const sign = createContextSigner({ privateKey: stack.keys.context!.privateKey });
+    const bind = createRequestBinder(requestBindingSecretFrom(stack.keys.context!.privateJwk));
+    const context = { tenantId: acmeId, tenantSlug: 'acme-pets', subject: 'admin@acme-pets.example', roles: ['admin' as const], plan: 'free' as const, isolation: 'shared' as const, requestId: 'token-jti' };
+    const token = await sign(context, 'pets');
+    const other = await sign({ ...context, requestId: 'other-jti' }, 'pets');
+    const probe = (headers: Record<string, string>) =>
+      fetch(stack.urls.pets!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-tenant-context': token, ...headers },
+        body: JSON.stringify({ query: `query($id: ID!) { pet(id: $id) { id } }`, variables: { id: foreignPet } }),
+      });
+    /** The audit rows of the probes, by request id (writes are off the response path). */
+    const audited = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const { rows } = await stack.db.transaction({ tenantId: acmeId }, (q) =>
+        q.query<{ request_id: string }>(`SELECT request_id FROM audit_log WHERE resource_id = $1 AND request_id NOT LIKE 'probe-%' ORDER BY request_id`, [foreignPet]),
+      );
+      return rows.map((r) => r.request_id);
+    };
+    // A bare header is not believed: the probe is audited under the token's own id.
+    expect((await probe({ 'x-request-id': 'header-id' })).status).toBe(200);
+    // A binding for this token and subgraph is.
+    expect((await probe({ 'x-tenant-request': bind(token, 'pets', 'bound-id') })).status).toBe(200);
+    expect(await audited()).toEqual(['bound-id', 'token-jti']);
+    // Forged, made for another token, made for another subgraph, or not a request id: refused, nothing runs.
+    for (const binding of [
+      `forged-id.${Buffer.alloc(32).toString('base64url')}`,
+      bind(other, 'pets', 'moved-id'),
+      bind(token, 'tenants', 'other-subgraph-id'),
+      bind(token, 'pets', 'has space'),
+      'no-mac',
+    ]) {
+      const refused = await probe({ 'x-tenant-request': binding });
+      expect(refused.status, binding).toBe(401);
+      expect(((await refused.json()) as any).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    }
+    expect(await audited()).toEqual(['bound-id', 'token-jti']);
   });
 });

@@ -1,5 +1,6 @@
 // Issue 5, item 5: limits at the edge (document size, depth, aliases, root fields, batches), checked
 // before validation and admission, each configurable; introspection and suggestions off in production.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,6 +186,7 @@ describe('in production (NODE_ENV=production)', () => {
       AUTH_ISSUER: 'https://issuer.example/',
       AUTH_DEV_ISSUER: 'true',
       CONTEXT_PRIVATE_JWK: JSON.stringify(await exportJWK(privateKey)),
+      CONTEXT_MAC_SECRET: randomBytes(32).toString('base64url'),
       PERSISTED_OPERATIONS_FILE: manifest,
       GRAPHQL_MAX_BATCH_SIZE: '0',
     });

@@ -127,6 +127,10 @@ describe('configuration', () => {
     expect(() => loadConfig({ AUTH_ALGORITHMS: 'HS256' })).toThrow(/AUTH_ALGORITHMS/);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AUTH_JWKS_URL/);
     expect(() => loadConfig({ NODE_ENV: 'production', SERVICES: 'pets' })).toThrow(/CONTEXT_PUBLIC_JWK/);
+    const jwks = { AUTH_JWKS_URL: 'https://issuer.example/jwks.json', AUTH_ISSUER: 'https://issuer.example/' };
+    expect(() => loadConfig({ NODE_ENV: 'production', ...jwks, CONTEXT_PRIVATE_JWK: '{}' })).toThrow(/CONTEXT_MAC_SECRET/);
+    expect(() => loadConfig({ SERVICES: 'pets', CONTEXT_PUBLIC_JWK: '{}' })).toThrow(/CONTEXT_MAC_SECRET=undefined: required for subgraphs given CONTEXT_PUBLIC_JWK/);
+    expect(() => loadConfig({ CONTEXT_MAC_SECRET: 'short' })).toThrow(/CONTEXT_MAC_SECRET="short": at least 32 characters/);
     expect(() => loadConfig({ AUTH_JWKS_URL: 'https://issuer.example/jwks.json' })).toThrow(/AUTH_ISSUER/);
     expect(loadConfig({}).devIssuer).toBe(true);
     expect(loadConfig({}).subgraphUrls.pets).toBe('http://127.0.0.1:4001/graphql');
