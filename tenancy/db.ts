@@ -8,7 +8,6 @@ import { ErrorCode, graphQLError } from './errors';
  * to the application role and sets the tenant with set_config(..., true): transaction-local, so a pooled
  * connection handed to the next request carries nothing over (DESIGN.md invariants 2 and 3).
  */
-
 export const APP_ROLE = 'tenancy_app';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);

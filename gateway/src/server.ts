@@ -139,7 +139,7 @@ export async function createGateway(options: GatewayOptions) {
   });
   // Queries and mutations reuse a principal's token for half its lifetime; subscriptions sign their own
   // (each carries its stream's end). Signing per request was measured at 2026-12-06: the light query's
-  // throughput ratio fell from about 0.93 to about 0.85 (docs/BENCHMARKS.md).
+  // throughput ratio fell from 0.934 to 0.875 on average (docs/BENCHMARKS.md).
   const contextTokens = createContextTokenCache(sign, { reuseMs: (contextTokenTtlSeconds * 1000) / 2 });
   // Each request's id goes beside the reused token under a per-subgraph MAC instead.
   const bindRequest = createRequestBinder(options.requestBindingSecret);
